@@ -1,0 +1,8 @@
+"""veriscan: offline forensic triage with evidence, not guesses."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("veriscan")
+except PackageNotFoundError:  # running from a source tree without an install
+    __version__ = "0.0.0+source"

@@ -1,0 +1,1 @@
+"""Analyzers: turn one file's bytes into typed facts."""

@@ -1,0 +1,190 @@
+"""The nouns every part of veriscan shares.
+
+Sources yield :class:`Item`s addressed by :class:`Locator`s; analyzers turn bytes into typed facts
+(:class:`Digest`, :class:`Attribute`, :class:`Artifact`, :class:`Problem`, :class:`Verdict`); the
+pipeline folds those facts into :class:`ContentRecord` (one per unique SHA-256) and
+:class:`LocationRecord` (one per place the content was seen). Everything here is a plain, picklable
+dataclass so work units can cross process (and later machine) boundaries unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+JSON = Any
+SEP = "!/"
+
+
+@dataclass(frozen=True, order=True)
+class Locator:
+    """Where a file sits inside one evidence item.
+
+    The first segment is a path relative to the evidence root; each further segment is a path inside
+    the archive named by the previous one, so ``photos.zip!/dir/inner.zip!/a.jpg`` reads naturally.
+    """
+
+    segments: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.segments or any(s == "" for s in self.segments):
+            raise ValueError(f"locator needs non-empty segments, got {self.segments!r}")
+
+    @classmethod
+    def parse(cls, text: str) -> Locator:
+        return cls(tuple(text.split(SEP)))
+
+    def child(self, member: str) -> Locator:
+        return Locator((*self.segments, member))
+
+    @property
+    def depth(self) -> int:
+        """Archive nesting depth: 0 for a file on the evidence itself."""
+        return len(self.segments) - 1
+
+    @property
+    def name(self) -> str:
+        return self.segments[-1].rsplit("/", 1)[-1]
+
+    @property
+    def parent(self) -> Locator | None:
+        return Locator(self.segments[:-1]) if len(self.segments) > 1 else None
+
+    def __str__(self) -> str:
+        return SEP.join(self.segments)
+
+
+class ItemKind(StrEnum):
+    FILE = "file"
+    SYMLINK = "symlink"
+    SPECIAL = "special"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that went wrong or looked hostile; recorded, never raised past the item."""
+
+    analyzer: str
+    message: str
+    code: str = "error"
+
+
+@dataclass(frozen=True)
+class Item:
+    locator: Locator
+    size: int | None
+    mtime: float | None
+    kind: ItemKind = ItemKind.FILE
+    link_target: str | None = None
+    encrypted: bool = False
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Digest:
+    algorithm: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Attribute:
+    name: str
+    value: JSON
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """Derived bytes (a thumbnail) that belong in the case folder, never in the database."""
+
+    name: str
+    data: bytes
+    suffix: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A conclusion with the reasons for it; absence of evidence is stated, never turned into 'real'."""
+
+    label: str
+    strength: str
+    explanation: str
+
+
+Fact = Digest | Attribute | Artifact | Problem | Verdict
+
+
+@dataclass
+class Finding:
+    """All facts one analyzer produced for one content."""
+
+    analyzer: str
+    version: str
+    facts: list[Fact] = field(default_factory=list)
+
+    def attributes(self) -> dict[str, JSON]:
+        return {f.name: f.value for f in self.facts if isinstance(f, Attribute)}
+
+
+@dataclass
+class ContentRecord:
+    """What is known about one unique content, however many places it was found in."""
+
+    sha256: str
+    md5: str
+    sha1: str
+    size: int
+    mime: str
+    width: int | None = None
+    height: int | None = None
+    exif: dict[str, JSON] | None = None
+    pdq_hash: str | None = None
+    pdq_quality: int | None = None
+    pdq_mode: str | None = None
+    findings: dict[str, dict[str, JSON]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    artifacts: list[Artifact] = field(default_factory=list)
+
+
+@dataclass
+class LocationRecord:
+    """One place a content was seen; ``sha256`` is None when it could not be read at all."""
+
+    locator: Locator
+    size: int | None
+    mtime: float | None
+    kind: ItemKind
+    sha256: str | None = None
+    link_target: str | None = None
+    extension_mismatch: bool = False
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class UnitResult:
+    unit_id: str
+    locations: list[LocationRecord] = field(default_factory=list)
+    contents: list[ContentRecord] = field(default_factory=list)
+    bytes_read: int = 0
+
+
+@dataclass
+class Match:
+    """A content found on a hash list; filled by the matching layer."""
+
+    sha256: str
+    list_name: str
+    kind: str
+    distance: int = 0
+    category: str | None = None
+
+
+@dataclass
+class RunInfo:
+    """What a run needs to be reproduced: versions, analyzer set, settings."""
+
+    command: str
+    veriscan_version: str
+    analyzers: dict[str, str]
+    settings: dict[str, JSON]
+    counts: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Evidence sources: where items come from, always opened read-only."""
