@@ -104,7 +104,7 @@ class Artifact:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A conclusion with the reasons for it; absence of evidence is stated, never turned into 'real'."""
+    """A conclusion with its reasons; absence of evidence is stated, never turned into 'real'."""
 
     label: str
     strength: str

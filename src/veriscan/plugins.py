@@ -36,7 +36,8 @@ class Registry:
         existing = self._entries[kind].get(plugin_id)
         if existing is not None and existing is not cls:
             raise PluginError(
-                f"duplicate {kind[:-1]} id {plugin_id!r}: {existing.__module__} and {cls.__module__}"
+                f"duplicate {kind[:-1]} id {plugin_id!r}: "
+                f"{existing.__module__} and {cls.__module__}"
             )
         self._entries[kind][plugin_id] = cls
 
@@ -63,11 +64,11 @@ def load_registry(extra: Iterable[tuple[Kind, type[Any]]] = ()) -> Registry:
             try:
                 cls = ep.load()
             except Exception as exc:
-                raise PluginError(f"cannot load {kind[:-1]} plugin {ep.name!r}: {exc}") from exc
+                msg = f"cannot load {kind[:-1]} plugin {ep.name!r}: {exc}"
+                raise PluginError(msg) from exc
             if getattr(cls, "id", None) != ep.name:
-                raise PluginError(
-                    f"entry point {ep.name!r} names a class whose id is {getattr(cls, 'id', None)!r}"
-                )
+                found = getattr(cls, "id", None)
+                raise PluginError(f"entry point {ep.name!r} names a class whose id is {found!r}")
             registry.register(kind, cls)
     for kind, cls in extra:
         registry.register(kind, cls)

@@ -1,0 +1,41 @@
+# Two entry points for a fresh machine: `make demo` and `make test` (see README).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   ?= demo
+
+.PHONY: venv lint test demo bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -q
+
+demo: venv
+	rm -rf $(DEMO)
+	$(BIN)/veriscan demo-evidence $(DEMO)/evidence
+	$(BIN)/veriscan case init $(DEMO)/case --name "Demo case" --examiner "demo"
+	$(BIN)/veriscan scan $(DEMO)/evidence --case $(DEMO)/case --label demo-phone --custodian "suspect A"; \
+	  rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 1 ] || exit $$rc
+	$(BIN)/veriscan export jsonl $(DEMO)/case -o $(DEMO)/case/export.jsonl
+	@echo
+	@echo "Demo report: $(abspath $(DEMO))/case/report.html"
+	@echo "JSONL export: $(abspath $(DEMO))/case/export.jsonl"
+
+bench: venv
+	$(BIN)/python bench/throughput.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) veriscan-case .pytest_cache .mypy_cache .ruff_cache

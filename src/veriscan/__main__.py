@@ -1,0 +1,3 @@
+from veriscan.cli.app import main
+
+main()

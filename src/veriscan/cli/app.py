@@ -1,0 +1,326 @@
+"""The `veriscan` command.
+
+Exit codes: 0 ok; 1 completed but some files had problems; 2 usage or setup error (one line on
+stderr, no traceback); 130 interrupted (re-run the same command to resume).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from veriscan import __version__
+from veriscan.cli.progress import ScanProgress
+from veriscan.pipeline.ingest import IngestReport, ingest
+from veriscan.plugins import PluginError, Registry, load_registry
+from veriscan.settings import Settings, SettingsError, load_settings
+from veriscan.sources.base import EvidenceSource, SourceError
+from veriscan.store.case import Case, CaseError
+from veriscan.store.queries import content_objects, find_shas, location_problems, summary
+
+app = typer.Typer(
+    help="Offline forensic triage: hash, identify and analyse seized evidence into a case.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+case_app = typer.Typer(help="Create and inspect cases.", no_args_is_help=True)
+export_app = typer.Typer(help="Export a case.", no_args_is_help=True)
+app.add_typer(case_app, name="case")
+app.add_typer(export_app, name="export")
+
+out = Console()
+err = Console(stderr=True)
+
+PdqOpt = Annotated[
+    str | None, typer.Option("--pdq", help="PDQ decode: 'fast' (JPEG draft >=512 px) or 'exact'.")
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option("--workers", "-j", help="Worker processes (default: all cores).")
+]
+ExecutorOpt = Annotated[
+    str, typer.Option("--executor", help="'local' process pool or 'inline' (debugging).")
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Settings file (default: ./veriscan.toml).")
+]
+
+
+def fail(message: str) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(2)
+
+
+def _settings(config: Path | None, **flags: Any) -> Settings:
+    try:
+        return load_settings(config or Path("veriscan.toml"), overrides=flags)
+    except SettingsError as exc:
+        fail(str(exc))
+
+
+def _registry() -> Registry:
+    try:
+        return load_registry()
+    except PluginError as exc:
+        fail(str(exc))
+
+
+def _open_case(path: Path) -> Case:
+    try:
+        return Case.open(path)
+    except CaseError as exc:
+        fail(str(exc))
+
+
+def _source(registry: Registry, path: Path, settings: Settings) -> EvidenceSource:
+    if not path.exists():
+        fail(f"evidence {path} does not exist")
+    for cls in registry.classes("sources"):
+        if cls.accepts(path):
+            source: EvidenceSource = cls(path.resolve(), settings)
+            return source
+    fail(f"no evidence source can read {path} (symlink, device or unsupported type)")
+
+
+def _run_ingest(
+    case: Case,
+    source_path: Path,
+    label: str,
+    custodian: str | None,
+    settings: Settings,
+    executor: str,
+) -> IngestReport:
+    registry = _registry()
+    source = _source(registry, source_path, settings)
+    existing = case.evidence(label)
+    if existing:
+        evidence = existing[0]
+        if evidence.source_path != str(source.path):
+            fail(
+                f"label {label!r} already names {evidence.source_path}; "
+                "choose another --label for a different source"
+            )
+        if evidence.completed_at:
+            err.print(f"{label}: already ingested completely; checking for anything missing")
+    else:
+        evidence = case.add_evidence(label, custodian, source.id, str(source.path))
+    command = " ".join(["veriscan", *sys.argv[1:]])
+    try:
+        with ScanProgress(label, err) as progress:
+            return ingest(
+                case,
+                evidence,
+                source,
+                registry,
+                settings,
+                command=command,
+                executor=executor,
+                progress=progress,
+            )
+    except SourceError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        err.print("interrupted: run the same command again to resume")
+        raise typer.Exit(130) from None
+
+
+def _print_report(report: IngestReport) -> None:
+    rate = report.locations / report.seconds if report.seconds else 0.0
+    out.print(
+        f"{report.label}: {report.files_seen} files seen ({report.files_skipped} already done), "
+        f"{report.locations} locations stored, {report.new_contents} new unique contents, "
+        f"{report.bytes_read / 1e6:.1f} MB read in {report.seconds:.1f}s ({rate:.1f} files/s), "
+        f"{report.problems} problems",
+        highlight=False,
+    )
+    if report.acquisition_hash:
+        out.print(f"acquisition hash: {report.acquisition_hash}", highlight=False)
+
+
+@case_app.command("init")
+def case_init(
+    directory: Annotated[Path, typer.Argument(help="Case folder to create (mode 0700).")],
+    name: Annotated[str, typer.Option("--name", help="Case name or reference.")],
+    examiner: Annotated[str, typer.Option("--examiner", help="Examiner responsible.")],
+    agency: Annotated[str | None, typer.Option("--agency")] = None,
+) -> None:
+    """Create a case folder holding the case database."""
+    try:
+        Case.init(directory, name, examiner, agency).close()
+    except CaseError as exc:
+        fail(str(exc))
+    out.print(f"case created: {directory}", highlight=False)
+
+
+@app.command()
+def add(
+    case_dir: Annotated[Path, typer.Argument(metavar="CASE")],
+    source: Annotated[Path, typer.Argument(metavar="SOURCE")],
+    label: Annotated[str, typer.Option("--label", help="Evidence label, unique in the case.")],
+    custodian: Annotated[str | None, typer.Option("--custodian")] = None,
+    pdq: PdqOpt = None,
+    workers: WorkersOpt = None,
+    executor: ExecutorOpt = "local",
+    config: ConfigOpt = None,
+) -> None:
+    """Ingest an evidence item (folder, file or archive); re-run to resume after interruption."""
+    settings = _settings(config, pdq=pdq, workers=workers)
+    case = _open_case(case_dir)
+    report = _run_ingest(case, source, label, custodian, settings, executor)
+    _print_report(report)
+    raise typer.Exit(1 if report.problems else 0)
+
+
+@app.command()
+def scan(
+    source: Annotated[Path, typer.Argument(metavar="SOURCE")],
+    case_dir: Annotated[
+        Path, typer.Option("--case", help="Case folder, created if missing.")
+    ] = Path("veriscan-case"),
+    label: Annotated[str | None, typer.Option("--label")] = None,
+    custodian: Annotated[str | None, typer.Option("--custodian")] = None,
+    examiner: Annotated[str | None, typer.Option("--examiner")] = None,
+    pdq: PdqOpt = None,
+    workers: WorkersOpt = None,
+    executor: ExecutorOpt = "local",
+    config: ConfigOpt = None,
+) -> None:
+    """One-shot triage: create or reuse a case, ingest SOURCE, write the HTML report."""
+    settings = _settings(config, pdq=pdq, workers=workers)
+    if (case_dir / "case.db").exists():
+        case = _open_case(case_dir)
+    else:
+        who = examiner or os.environ.get("USER") or "unknown"
+        try:
+            case = Case.init(case_dir, case_dir.name, who)
+        except CaseError as exc:
+            fail(str(exc))
+    report = _run_ingest(
+        case, source, label or source.resolve().name, custodian, settings, executor
+    )
+    _print_report(report)
+    path = _write_report(case, case_dir / "report.html", thumbnails=False)
+    out.print(f"report: {path}", highlight=False)
+    raise typer.Exit(1 if report.problems else 0)
+
+
+@app.command()
+def status(
+    case_dir: Annotated[Path, typer.Argument(metavar="CASE")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Counts per evidence item, type and problem code, and the run history."""
+    s = summary(_open_case(case_dir))
+    if as_json:
+        print(json.dumps(s, indent=2, default=str))
+        return
+    c = s["case"]
+    out.print(f"[bold]{c['name']}[/bold] (examiner {c['examiner']})")
+    for e in s["evidence"]:
+        state = "complete" if e["completed_at"] else "incomplete"
+        out.print(
+            f"  {e['label']}: {e['locations']} locations, {state}, "
+            f"acquisition hash {e['acquisition_hash'] or '-'}",
+            highlight=False,
+        )
+    out.print(
+        f"{s['locations']} locations, {s['contents']} unique contents, {s['problems']} problems"
+    )
+    for mime, n in s["by_type"].items():
+        out.print(f"  {mime}: {n}", highlight=False)
+    for code, n in s["problems_by_code"].items():
+        out.print(f"  problem {code}: {n}", highlight=False)
+
+
+@app.command()
+def show(
+    case_dir: Annotated[Path, typer.Argument(metavar="CASE")],
+    needle: Annotated[str, typer.Argument(metavar="PATH-OR-SHA256")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Everything known about one file, by SHA-256, MD5, SHA-1 or locator."""
+    case = _open_case(case_dir)
+    shas = find_shas(case, needle)
+    objects: list[dict[str, Any]] = list(content_objects(case, shas)) if shas else []
+    if not objects:
+        probs = location_problems(case, needle)
+        if not probs:
+            fail(f"nothing in the case matches {needle!r}")
+        objects = [{"locator": needle, "content": None, "problems": probs}]
+    if as_json:
+        print(json.dumps(objects if len(objects) > 1 else objects[0], indent=2, default=str))
+        return
+    for obj in objects:
+        out.print_json(data=obj, default=str)
+
+
+@export_app.command("jsonl")
+def export_jsonl(
+    case_dir: Annotated[Path, typer.Argument(metavar="CASE")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File (default stdout).")
+    ] = None,
+) -> None:
+    """One JSON object per unique content (schema in the README)."""
+    from veriscan.reports.jsonl import JsonlExporter
+
+    case = _open_case(case_dir)
+    if output is None:
+        n = JsonlExporter().write(case, sys.stdout)
+    else:
+        with output.open("w", encoding="utf-8") as fh:
+            n = JsonlExporter().write(case, fh)
+    err.print(f"{n} records exported", highlight=False)
+
+
+def _write_report(case: Case, path: Path, thumbnails: bool) -> Path:
+    from veriscan.reports.html import HtmlExporter
+
+    with path.open("w", encoding="utf-8") as fh:
+        HtmlExporter().write(case, fh, thumbnails=thumbnails)
+    return path
+
+
+@app.command()
+def report(
+    case_dir: Annotated[Path, typer.Argument(metavar="CASE")],
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    thumbnails: Annotated[
+        bool, typer.Option("--thumbnails", help="Embed blurred greyscale thumbnails.")
+    ] = False,
+) -> None:
+    """Write the self-contained HTML report (default CASE/report.html)."""
+    case = _open_case(case_dir)
+    path = _write_report(case, output or case_dir / "report.html", thumbnails)
+    out.print(f"report: {path}", highlight=False)
+
+
+@app.command("demo-evidence")
+def demo_evidence(
+    directory: Annotated[Path, typer.Argument(help="Empty or new folder to fill.")],
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+) -> None:
+    """Draw a benign sample evidence set (landscapes, shapes, archives, a corrupt file)."""
+    from veriscan.demo import make_demo_evidence
+
+    try:
+        made = make_demo_evidence(directory, seed=seed)
+    except ValueError as exc:
+        fail(str(exc))
+    out.print(str(made), highlight=False)
+
+
+@app.command()
+def version() -> None:
+    """Print the veriscan version."""
+    out.print(__version__)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Matching contents against known-hash lists (exact and perceptual)."""

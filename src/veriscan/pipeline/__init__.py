@@ -1,0 +1,1 @@
+"""The pipeline: plan work units, process them in workers, commit results."""

@@ -1,0 +1,77 @@
+"""How work units are run: in this process (tests, debugging) or on a local process pool.
+
+The interface is the seam for a Ray executor: it takes any picklable function and units, keeps a
+bounded number in flight (bounded memory), and yields results as they complete.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import TypeVar
+
+U = TypeVar("U")
+R = TypeVar("R")
+
+
+class Executor(ABC):
+    id: str
+
+    @abstractmethod
+    def map_unordered(
+        self, fn: Callable[[U], R], units: Iterable[U], window: int
+    ) -> Iterator[R]: ...
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release workers; called on normal exit and on interruption."""
+
+
+class InlineExecutor(Executor):
+    id = "inline"
+
+    def map_unordered(self, fn: Callable[[U], R], units: Iterable[U], window: int) -> Iterator[R]:
+        for unit in units:
+            yield fn(unit)
+
+    def close(self) -> None:
+        """Nothing to release: work ran in this process."""
+
+
+class LocalPoolExecutor(Executor):
+    id = "local"
+
+    def __init__(self, workers: int) -> None:
+        ctx = multiprocessing.get_context("forkserver")
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+
+    def map_unordered(self, fn: Callable[[U], R], units: Iterable[U], window: int) -> Iterator[R]:
+        pending: set[Future[R]] = set()
+        source = iter(units)
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < window:
+                try:
+                    unit = next(source)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending.add(self._pool.submit(fn, unit))
+            if not pending:
+                return
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield fut.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def make_executor(name: str, workers: int) -> Executor:
+    if name == "inline":
+        return InlineExecutor()
+    if name in ("local", "auto"):
+        return LocalPoolExecutor(workers)
+    raise ValueError(f"unknown executor {name!r} (known: auto, local, inline)")

@@ -1,0 +1,172 @@
+"""Ingesting one evidence item into a case: plan, run on an executor, commit unit by unit.
+
+Re-running the same ingest after any interruption skips every committed unit and converges on the
+state an uninterrupted run would have reached; the run table records each attempt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from veriscan import __version__
+from veriscan.model import RunInfo, UnitResult
+from veriscan.pipeline.executors import make_executor
+from veriscan.pipeline.plan import PlanStats, WorkUnit, batched_items
+from veriscan.pipeline.process import process_unit
+from veriscan.plugins import Registry
+from veriscan.settings import Settings
+from veriscan.sources.base import EvidenceSource
+from veriscan.store.case import Case, EvidenceRow
+
+
+class Progress(Protocol):
+    def set_total(self, files: int, nbytes: int) -> None: ...
+
+    def advance(self, files: int, nbytes: int, problems: int) -> None: ...
+
+
+class NullProgress:
+    def set_total(self, files: int, nbytes: int) -> None:
+        pass
+
+    def advance(self, files: int, nbytes: int, problems: int) -> None:
+        pass
+
+
+@dataclass
+class IngestReport:
+    label: str
+    run_id: int
+    status: str = "running"
+    files_seen: int = 0
+    files_skipped: int = 0
+    locations: int = 0
+    new_contents: int = 0
+    bytes_read: int = 0
+    problems: int = 0
+    seconds: float = 0.0
+    acquisition_hash: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _estimate(source: EvidenceSource, progress: Progress, stop: threading.Event) -> None:
+    """Count files in the background so the progress bar can show an ETA."""
+    files = nbytes = 0
+    for item in source.items():
+        if stop.is_set():
+            return
+        files += 1
+        nbytes += item.size or 0
+    progress.set_total(files, nbytes)
+
+
+def acquisition_hash(case: Case, evidence: EvidenceRow) -> tuple[str, str]:
+    """Folder: SHA-256 over the sorted manifest (path, size, SHA-256); a file: its own SHA-256."""
+    rows = case.folder_manifest(evidence.id)
+    if evidence.source_type != "folder":
+        for _, _, sha in rows:
+            if sha is not None:
+                return sha, "sha256 of the evidence file"
+        return hashlib.sha256(b"").hexdigest(), "evidence file unreadable: sha256 of nothing"
+    h = hashlib.sha256()
+    for locator, size, sha in rows:
+        h.update(f"{locator}\t{size if size is not None else '-'}\t{sha or '-'}\n".encode())
+    return h.hexdigest(), "sha256 over sorted manifest lines 'path<TAB>size<TAB>sha256'"
+
+
+def ingest(
+    case: Case,
+    evidence: EvidenceRow,
+    source: EvidenceSource,
+    registry: Registry,
+    settings: Settings,
+    *,
+    command: str,
+    executor: str = "local",
+    progress: Progress | None = None,
+) -> IngestReport:
+    progress = progress or NullProgress()
+    analyzers = registry.classes("analyzers")
+    info = RunInfo(
+        command=command,
+        veriscan_version=__version__,
+        analyzers={cls.id: cls.version for cls in analyzers},
+        settings=settings.as_dict(),
+    )
+    run_id = case.start_run(info, evidence.id)
+    report = IngestReport(evidence.label, run_id)
+    started = time.monotonic()
+    stats = PlanStats()
+    counter = itertools.count()
+    tmp_dir = str(case.tmp_dir)
+    db_url = case.engine.url.render_as_string(hide_password=False)
+
+    def units() -> Iterator[WorkUnit]:
+        groups = batched_items(
+            source.items(), settings, lambda locs: case.done_locators(evidence.id, locs), stats
+        )
+        for group in groups:
+            yield WorkUnit(
+                unit_id=f"{run_id}-{next(counter)}",
+                source_cls=type(source),
+                source=source.spec,
+                items=tuple(group),
+                settings=settings,
+                analyzer_classes=tuple(analyzers),
+                tmp_dir=tmp_dir,
+                db_url=db_url,
+            )
+
+    stop = threading.Event()
+    threading.Thread(target=_estimate, args=(source, progress, stop), daemon=True).start()
+    pool = make_executor(executor, settings.effective_workers)
+    try:
+        window = settings.effective_workers * 2
+        for result in pool.map_unordered(process_unit, units(), window):
+            _commit(case, evidence, run_id, result, report, progress)
+        report.files_seen, report.files_skipped = stats.items_seen, stats.items_skipped
+        report.acquisition_hash, method = acquisition_hash(case, evidence)
+        case.complete_evidence(evidence.id, report.acquisition_hash, method)
+        report.status = "completed"
+    except BaseException:
+        report.status = "interrupted"
+        raise
+    finally:
+        stop.set()
+        pool.close()
+        report.seconds = time.monotonic() - started
+        report.counts = {
+            "files_seen": stats.items_seen,
+            "files_skipped": stats.items_skipped,
+            "locations": report.locations,
+            "new_contents": report.new_contents,
+            "bytes_read": report.bytes_read,
+            "problems": report.problems,
+        }
+        case.finish_run(run_id, report.status, report.counts)
+    return report
+
+
+def _commit(
+    case: Case,
+    evidence: EvidenceRow,
+    run_id: int,
+    result: UnitResult,
+    report: IngestReport,
+    progress: Progress,
+) -> None:
+    report.new_contents += case.write_unit(evidence.id, run_id, result)
+    top = [rec for rec in result.locations if rec.locator.depth == 0]
+    problems = sum(len(r.problems) for r in result.locations) + sum(
+        len(c.problems) for c in result.contents
+    )
+    report.locations += len(result.locations)
+    report.bytes_read += result.bytes_read
+    report.problems += problems
+    progress.advance(len(top), sum(rec.size or 0 for rec in top), problems)

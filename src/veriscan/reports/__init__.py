@@ -1,0 +1,1 @@
+"""Exports and reports built from the case store."""

@@ -1,0 +1,66 @@
+"""A self-contained HTML report: no external assets, no network, opened straight from the case.
+
+Thumbnails are off by default; with ``thumbnails=True`` they are embedded as data URIs, converted
+to greyscale and heavily blurred server-side, so unblurred pixels never enter the report file.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+from typing import Any, TextIO
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from PIL import Image, ImageFilter
+
+from veriscan import __version__
+from veriscan.reports.base import Exporter
+from veriscan.store.case import Case, now
+from veriscan.store.queries import content_objects, problem_rows, summary
+
+BLUR_RADIUS = 12
+MAX_ROWS = 20_000
+
+
+def blurred_thumbnail(path: Path) -> str | None:
+    try:
+        with Image.open(path) as img:
+            grey = img.convert("L").filter(ImageFilter.GaussianBlur(BLUR_RADIUS))
+    except (OSError, ValueError):
+        return None
+    buf = io.BytesIO()
+    grey.save(buf, "JPEG", quality=60)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+class HtmlExporter(Exporter):
+    id = "html"
+    suffix = ".html"
+
+    def write(self, case: Case, out: TextIO, *, thumbnails: bool = False) -> int:
+        env = Environment(
+            loader=PackageLoader("veriscan.reports", "templates"),
+            autoescape=select_autoescape(["html"]),
+        )
+        files: list[dict[str, Any]] = []
+        truncated = False
+        for obj in content_objects(case):
+            if len(files) >= MAX_ROWS:
+                truncated = True
+                break
+            if thumbnails and obj.get("thumbnail"):
+                obj["thumb_uri"] = blurred_thumbnail(case.root / obj["thumbnail"])
+            files.append(obj)
+        html = env.get_template("report.html").render(
+            s=summary(case),
+            files=files,
+            truncated=truncated,
+            max_rows=MAX_ROWS,
+            problems=problem_rows(case),
+            thumbnails=thumbnails,
+            generated=now(),
+            version=__version__,
+        )
+        out.write(html)
+        return len(files)

@@ -1,0 +1,356 @@
+"""A case on disk: folder (mode 0700), SQLite database in WAL mode, thumbnails beside it.
+
+Writes come only from the coordinating process, one transaction per work unit, so a unit is either
+wholly committed or absent: that is what makes an interrupted ingest resumable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from veriscan import __version__
+from veriscan.model import ContentRecord, LocationRecord, Problem, RunInfo, UnitResult
+from veriscan.store import schema
+
+DB_NAME = "case.db"
+MIGRATIONS = Path(__file__).parent / "migrations"
+PRIVATE = 0o700
+
+
+class CaseError(Exception):
+    """The case folder is missing, not a case, or cannot be created."""
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def make_private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, PRIVATE)
+    return path
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    id: int
+    label: str
+    custodian: str | None
+    source_type: str
+    source_path: str
+    acquisition_hash: str | None
+    completed_at: str | None
+
+
+def _engine(url: str) -> Engine:
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+class Case:
+    def __init__(self, root: Path, engine: Engine) -> None:
+        self.root = root
+        self.engine = engine
+
+    @property
+    def thumbs_dir(self) -> Path:
+        return self.root / "thumbs"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return make_private_dir(self.root / "tmp")
+
+    @classmethod
+    def init(cls, root: Path, name: str, examiner: str, agency: str | None = None) -> Case:
+        if (root / DB_NAME).exists():
+            raise CaseError(f"{root} already holds a case")
+        if root.exists() and not root.is_dir():
+            raise CaseError(f"{root} exists and is not a folder")
+        try:
+            make_private_dir(root)
+        except OSError as exc:
+            raise CaseError(f"cannot create case folder {root}: {exc.strerror or exc}") from exc
+        engine = _engine(f"sqlite:///{root / DB_NAME}")
+        migrate(engine)
+        with engine.begin() as conn:
+            conn.execute(
+                insert(schema.case_meta).values(
+                    id=1,
+                    name=name,
+                    examiner=examiner,
+                    agency=agency,
+                    created_at=now(),
+                    veriscan_version=__version__,
+                )
+            )
+        return cls(root, engine)
+
+    @classmethod
+    def open(cls, root: Path) -> Case:
+        if not (root / DB_NAME).is_file():
+            raise CaseError(
+                f"{root} is not a veriscan case (no {DB_NAME}); run 'veriscan case init'"
+            )
+        engine = _engine(f"sqlite:///{root / DB_NAME}")
+        migrate(engine)
+        return cls(root, engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def meta(self) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(schema.case_meta)).mappings().one()
+        return dict(row)
+
+    def evidence(self, label: str | None = None) -> list[EvidenceRow]:
+        q = select(schema.evidence).order_by(schema.evidence.c.id)
+        if label is not None:
+            q = q.where(schema.evidence.c.label == label)
+        with self.engine.connect() as conn:
+            return [
+                EvidenceRow(
+                    r.id,
+                    r.label,
+                    r.custodian,
+                    r.source_type,
+                    r.source_path,
+                    r.acquisition_hash,
+                    r.completed_at,
+                )
+                for r in conn.execute(q)
+            ]
+
+    def add_evidence(
+        self, label: str, custodian: str | None, source_type: str, source_path: str
+    ) -> EvidenceRow:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(schema.evidence).values(
+                    label=label,
+                    custodian=custodian,
+                    source_type=source_type,
+                    source_path=source_path,
+                    added_at=now(),
+                )
+            )
+        return self.evidence(label)[0]
+
+    def complete_evidence(self, evidence_id: int, acquisition_hash: str, method: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(schema.evidence)
+                .where(schema.evidence.c.id == evidence_id)
+                .values(
+                    acquisition_hash=acquisition_hash, acquisition_method=method, completed_at=now()
+                )
+            )
+
+    def start_run(self, info: RunInfo, evidence_id: int | None) -> int:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(schema.runs)
+                .where(schema.runs.c.status == "running", schema.runs.c.evidence_id == evidence_id)
+                .values(status="interrupted")
+            )
+            result = conn.execute(
+                insert(schema.runs).values(
+                    command=info.command,
+                    evidence_id=evidence_id,
+                    veriscan_version=info.veriscan_version,
+                    analyzers=info.analyzers,
+                    settings=info.settings,
+                    started_at=now(),
+                    status="running",
+                    counts={},
+                )
+            )
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+    def finish_run(self, run_id: int, status: str, counts: dict[str, int]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(schema.runs)
+                .where(schema.runs.c.id == run_id)
+                .values(status=status, counts=counts, ended_at=now())
+            )
+
+    def done_locators(self, evidence_id: int, locators: Iterable[str]) -> set[str]:
+        wanted = list(locators)
+        if not wanted:
+            return set()
+        loc = schema.locations.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(loc.locator).where(loc.evidence_id == evidence_id, loc.locator.in_(wanted))
+            )
+            return {r[0] for r in rows}
+
+    def write_unit(self, evidence_id: int, run_id: int, result: UnitResult) -> int:
+        """Store one unit atomically; returns how many contents were new to the case."""
+        with self.engine.begin() as conn:
+            new = self._insert_contents(conn, run_id, result.contents)
+            for content in result.contents:
+                if content.sha256 in new:
+                    self._insert_problems(
+                        conn, None, None, content.sha256, run_id, content.problems
+                    )
+            if result.locations:
+                conn.execute(
+                    insert(schema.locations),
+                    [self._location_row(evidence_id, run_id, rec) for rec in result.locations],
+                )
+            for rec in result.locations:
+                self._insert_problems(
+                    conn, evidence_id, str(rec.locator), None, run_id, rec.problems
+                )
+        return len(new)
+
+    def _insert_contents(
+        self, conn: Connection, run_id: int, records: list[ContentRecord]
+    ) -> set[str]:
+        if not records:
+            return set()
+        shas = [r.sha256 for r in records]
+        c = schema.contents.c
+        existing = {row[0] for row in conn.execute(select(c.sha256).where(c.sha256.in_(shas)))}
+        rows = []
+        new: set[str] = set()
+        for rec in records:
+            if rec.sha256 in existing or rec.sha256 in new:
+                continue
+            new.add(rec.sha256)
+            rows.append(self._content_row(rec, run_id))
+        if rows:
+            conn.execute(_insert_ignore(conn, schema.contents), rows)
+        return new
+
+    def _content_row(self, rec: ContentRecord, run_id: int) -> dict[str, Any]:
+        thumb = None
+        for art in rec.artifacts:
+            if art.name == "thumbnail":
+                thumb = self._write_artifact(rec.sha256, art.data, art.suffix)
+        return {
+            "sha256": rec.sha256,
+            "md5": rec.md5,
+            "sha1": rec.sha1,
+            "size": rec.size,
+            "mime": rec.mime,
+            "width": rec.width,
+            "height": rec.height,
+            "exif": rec.exif,
+            "pdq_hash": rec.pdq_hash,
+            "pdq_quality": rec.pdq_quality,
+            "pdq_mode": rec.pdq_mode,
+            "findings": rec.findings,
+            "thumbnail": thumb,
+            "run_id": run_id,
+        }
+
+    def _write_artifact(self, sha256: str, data: bytes, suffix: str) -> str:
+        folder = make_private_dir(self.thumbs_dir / sha256[:2])
+        os.chmod(self.thumbs_dir, PRIVATE)
+        path = folder / f"{sha256}{suffix}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return str(path.relative_to(self.root))
+
+    @staticmethod
+    def _location_row(evidence_id: int, run_id: int, rec: LocationRecord) -> dict[str, Any]:
+        return {
+            "evidence_id": evidence_id,
+            "locator": str(rec.locator),
+            "depth": rec.locator.depth,
+            "name": rec.locator.name,
+            "size": rec.size,
+            "mtime": rec.mtime,
+            "kind": rec.kind.value,
+            "link_target": rec.link_target,
+            "sha256": rec.sha256,
+            "extension_mismatch": rec.extension_mismatch,
+            "run_id": run_id,
+        }
+
+    @staticmethod
+    def _insert_problems(
+        conn: Connection,
+        evidence_id: int | None,
+        locator: str | None,
+        sha256: str | None,
+        run_id: int,
+        problems: list[Problem],
+    ) -> None:
+        if problems:
+            conn.execute(
+                insert(schema.problems),
+                [
+                    {
+                        "evidence_id": evidence_id,
+                        "locator": locator,
+                        "sha256": sha256,
+                        "analyzer": p.analyzer,
+                        "code": p.code,
+                        "message": p.message,
+                        "run_id": run_id,
+                    }
+                    for p in problems
+                ],
+            )
+
+    def folder_manifest(self, evidence_id: int) -> Iterator[tuple[str, int | None, str | None]]:
+        """Top-level files of an evidence item in locator order, streamed (for the folder hash)."""
+        loc = schema.locations.c
+        q = (
+            select(loc.locator, loc.size, loc.sha256)
+            .where(loc.evidence_id == evidence_id, loc.depth == 0)
+            .order_by(loc.locator)
+        )
+        with self.engine.connect() as conn:
+            yield from conn.execute(q.execution_options(yield_per=5000)).tuples()
+
+    def count(self, table: str, **where: Any) -> int:
+        t = schema.metadata.tables[table]
+        q = select(func.count()).select_from(t)
+        for key, value in where.items():
+            q = q.where(t.c[key] == value)
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar_one())
+
+
+def _insert_ignore(conn: Connection, table: Any) -> Any:
+    """INSERT that skips rows whose key exists: another writer may have stored the same content."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()

@@ -1,0 +1,117 @@
+"""Tables of the case database (SQLAlchemy Core; Alembic migrations create them).
+
+Content is keyed by SHA-256 so a file seen in many places is stored and analysed once; locations
+reference it. Problems are rows, not log lines, so an examiner can query what was not analysed.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+case_meta = Table(
+    "case_meta",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("examiner", Text, nullable=False),
+    Column("agency", Text),
+    Column("created_at", String(32), nullable=False),
+    Column("veriscan_version", String(64), nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("command", Text, nullable=False),
+    Column("evidence_id", Integer, ForeignKey("evidence.id")),
+    Column("veriscan_version", String(64), nullable=False),
+    Column("analyzers", JSON, nullable=False),
+    Column("settings", JSON, nullable=False),
+    Column("started_at", String(32), nullable=False),
+    Column("ended_at", String(32)),
+    Column("status", String(16), nullable=False),
+    Column("counts", JSON, nullable=False),
+)
+
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("label", Text, nullable=False, unique=True),
+    Column("custodian", Text),
+    Column("source_type", String(32), nullable=False),
+    Column("source_path", Text, nullable=False),
+    Column("acquisition_hash", String(64)),
+    Column("acquisition_method", Text),
+    Column("added_at", String(32), nullable=False),
+    Column("completed_at", String(32)),
+)
+
+contents = Table(
+    "contents",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("md5", String(32), nullable=False, index=True),
+    Column("sha1", String(40), nullable=False, index=True),
+    Column("size", Integer, nullable=False),
+    Column("mime", String(128), nullable=False),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("exif", JSON),
+    Column("pdq_hash", String(64)),
+    Column("pdq_quality", Integer),
+    Column("pdq_mode", String(8)),
+    Column("findings", JSON, nullable=False),
+    Column("thumbnail", Text),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
+)
+
+locations = Table(
+    "locations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("evidence_id", Integer, ForeignKey("evidence.id"), nullable=False),
+    Column("locator", Text, nullable=False),
+    Column("depth", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("size", Integer),
+    Column("mtime", Float),
+    Column("kind", String(16), nullable=False),
+    Column("link_target", Text),
+    Column("sha256", String(64), ForeignKey("contents.sha256")),
+    Column("extension_mismatch", Boolean, nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
+    UniqueConstraint("evidence_id", "locator", name="uq_location"),
+    Index("ix_locations_sha256", "sha256"),
+)
+
+problems = Table(
+    "problems",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("evidence_id", Integer, ForeignKey("evidence.id")),
+    Column("locator", Text),
+    Column("sha256", String(64)),
+    Column("analyzer", String(64), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
+    Index("ix_problems_sha256", "sha256"),
+    Index("ix_problems_location", "evidence_id", "locator"),
+)
