@@ -211,7 +211,7 @@ def _camera_jpeg(rng: Rng, spec: _PhotoSpec, taken: datetime) -> bytes:
     if spec.orientation == 6:
         # Orientation 6 means "rotate 90 degrees clockwise to view", so the sensor stored it turned
         # counter-clockwise; viewers that ignore EXIF show it sideways, as with real phone photos.
-        pass
+        image = image.transpose(Image.Transpose.ROTATE_90)
     out = io.BytesIO()
     image.save(out, "JPEG", quality=95, subsampling=2, exif=_exif(spec, taken).tobytes())
     return out.getvalue()

@@ -1,0 +1,340 @@
+"""Container readers behind :mod:`veriscan.sources.archive`.
+
+Each reader turns one format into :class:`Entry` objects in archive order, reading forward only, so
+nothing is extracted to disk and memory stays bounded by a chunk per open member. Every byte a
+reader decompresses goes through a :class:`Meter`: the budget must see the bytes an archive forces
+us to expand, including members nobody reads but that sit in front of ones somebody does.
+"""
+
+from __future__ import annotations
+
+import bz2
+import calendar
+import gzip
+import io
+import lzma
+import stat
+import struct
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from typing import IO, Any, BinaryIO, Final, cast
+
+import py7zr
+import py7zr.exceptions
+from py7zr.compressor import SupportedMethods
+
+from veriscan.sources.archive import (
+    MAX_READ,
+    ArchiveError,
+    Entry,
+    ExpansionBudget,
+    Forward,
+    LimitExceeded,
+    Meter,
+    describe,
+    reading,
+)
+
+_TAR_BLOCK: Final = 512
+_ZIP_LOCAL_HEADER: Final = 30
+
+
+def _special_kind(mode: int) -> str | None:
+    kinds = (
+        (stat.S_ISLNK, "symbolic link"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISFIFO, "named pipe"),
+        (stat.S_ISSOCK, "socket"),
+    )
+    return next((kind for test, kind in kinds if mode and test(mode)), None)
+
+
+def read_zip(stream: BinaryIO, budget: ExpansionBudget) -> Iterator[Entry]:
+    """Members whose data the central directory places past the end are withheld, then reported."""
+    with reading("unreadable zip archive"):
+        end = stream.seek(0, io.SEEK_END)
+        stream.seek(0)
+        archive = zipfile.ZipFile(stream)
+    with archive:
+        lost = 0
+        for info in archive.infolist():
+            if info.is_dir() or (info.filename.endswith("\\") and info.file_size == 0):
+                continue
+            if info.header_offset + _ZIP_LOCAL_HEADER + info.compress_size > end:
+                lost += 1
+                continue
+            yield _zip_entry(archive, info, budget)
+        if lost:
+            raise ArchiveError(f"zip archive is truncated: {lost} member(s) lie past its end")
+
+
+def _zip_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: ExpansionBudget) -> Entry:
+    what = f"zip member {info.filename!r}"
+
+    def source() -> Forward:
+        with reading(what):
+            handle = archive.open(info)
+        meter = Meter(budget, lambda: info.compress_size)
+        return Forward(handle.read, what, meter, handle.close)
+
+    mode = info.external_attr >> 16 if info.create_system == 3 else 0
+    return Entry(
+        name=info.filename,
+        size=info.file_size,
+        mtime=_zip_mtime(info),
+        encrypted=bool(info.flag_bits & 1),
+        special=_special_kind(mode),
+        source=source,
+    )
+
+
+def _zip_mtime(info: zipfile.ZipInfo) -> float | None:
+    """Prefer the UTC extended timestamp; DOS times carry no zone and are read as UTC."""
+    extra, at = info.extra, 0
+    while at + 4 <= len(extra):
+        tag, length = struct.unpack_from("<HH", extra, at)
+        body = extra[at + 4 : at + 4 + length]
+        if tag == 0x5455 and len(body) >= 5 and body[0] & 1:
+            return float(struct.unpack_from("<i", body, 1)[0])
+        at += 4 + length
+    try:
+        return float(calendar.timegm(info.date_time))
+    except (ValueError, OverflowError):
+        return None
+
+
+class _Counted:
+    """Counts compressed bytes consumed so a stream's ratio can be judged as it is read."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.count = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._stream.read(size)
+        self.count += len(data)
+        return data
+
+    def seekable(self) -> bool:
+        return False
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        raise io.UnsupportedOperation("compressed input is read forward only")
+
+
+def _decompressed(codec: str, raw: _Counted) -> io.BufferedIOBase:
+    if codec == "gzip":
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if codec == "bzip2":
+        return bz2.BZ2File(raw)
+    if codec == "xz":
+        return lzma.LZMAFile(cast(IO[bytes], raw))
+    raise ValueError(f"unknown codec {codec!r}")
+
+
+def read_tar(stream: BinaryIO, budget: ExpansionBudget, codec: str | None) -> Iterator[Entry]:
+    """Read a tar, optionally compressed with ``codec``, from a stream that may not seek.
+
+    The whole decompressed stream is metered, headers and skipped members included, since all of
+    it must be expanded to reach later members. A compressed stream whose first block is not a tar
+    header is one compressed file: it becomes a single entry named ``content``, because a bare
+    stream carries no name (gzip's optional FNAME field is not consulted).
+    """
+    raw = _Counted(stream)
+    if codec is None:
+        yield from _tar_entries(Forward(raw.read, "unreadable tar archive", Meter(budget)))
+        return
+    what = f"unreadable {codec} stream"
+    with reading(what), _decompressed(codec, raw) as unpacked:
+        data = Forward(unpacked.read1, what, Meter(budget, lambda: raw.count))
+        head = data.read_up_to(_TAR_BLOCK)
+        data.unread(head)
+        if _looks_like_tar(head):
+            yield from _tar_entries(data)
+        else:
+            mtime = getattr(unpacked, "mtime", None)
+            yield Entry("content", None, float(mtime) if mtime else None, source=lambda: data)
+
+
+def _tar_entries(data: Forward) -> Iterator[Entry]:
+    with (
+        reading("unreadable tar archive"),
+        tarfile.open(
+            fileobj=cast(IO[bytes], data), mode="r|", encoding="utf-8", errors="replace"
+        ) as tar,
+    ):
+        while True:
+            info = tar.next()
+            # tarfile remembers every header it has seen; a streamed archive must not.
+            tar.members.clear()  # type: ignore[attr-defined]
+            if info is None:
+                return
+            if not info.isdir():
+                yield _tar_entry(tar, info)
+
+
+def _looks_like_tar(head: bytes) -> bool:
+    if len(head) < _TAR_BLOCK or not any(head):
+        return False
+    if head[257:262] == b"ustar":
+        return True
+    try:
+        tarfile.TarInfo.frombuf(head, "utf-8", "replace")
+    except tarfile.HeaderError:
+        return False
+    return True
+
+
+def _tar_entry(tar: tarfile.TarFile, info: tarfile.TarInfo) -> Entry:
+    what = f"tar member {info.name!r}"
+
+    def source() -> Forward:
+        with reading(what):
+            handle = tar.extractfile(info)
+        if handle is None:
+            raise ArchiveError(f"{what} has no content")
+        return Forward(handle.read, what, close=handle.close)
+
+    special: str | None = None
+    if info.issym():
+        special = f"symbolic link to {info.linkname!r}"
+    elif info.islnk():
+        special = f"hard link to {info.linkname!r}"
+    elif not info.isreg() and info.type in tarfile.SUPPORTED_TYPES:
+        special = _TAR_KINDS.get(info.type, "special file")
+    return Entry(info.name, info.size, float(info.mtime), special=special, source=source)
+
+
+_TAR_KINDS: Final = {
+    tarfile.CHRTYPE: "character device",
+    tarfile.BLKTYPE: "block device",
+    tarfile.FIFOTYPE: "named pipe",
+}
+
+
+def read_7z(stream: BinaryIO, budget: ExpansionBudget) -> Iterator[Entry]:
+    """Read a 7z from a seekable stream, decoding each folder once, front to back."""
+    if not isinstance(stream, io.IOBase):
+        raise ArchiveError("7z archives need a seekable file object")
+    try:
+        stream.seek(0)
+        archive = py7zr.SevenZipFile(stream, mode="r")
+    except py7zr.exceptions.PasswordRequired as exc:
+        raise ArchiveError("7z archive's file list is encrypted; password required") from exc
+    except ArchiveError:
+        raise
+    except Exception as exc:
+        # py7zr raises a wide, version-dependent set of exceptions on malformed input.
+        raise ArchiveError(f"unreadable 7z archive: {describe(exc)}") from exc
+    try:
+        yield from _SevenZipWalk(archive, stream, budget).entries()
+    finally:
+        archive.close()
+
+
+class _SevenZipWalk:
+    """Pulls bytes from py7zr's per-folder decoder instead of its push-style extract API.
+
+    ``extract(factory=...)`` pushes whole archives through callbacks and refuses hostile names
+    outright; decoding folders here lets a caller pull one member at a time with bounded memory
+    and still see every name. Bytes of members skipped inside a solid folder are decoded and
+    charged to the budget; a broken folder only makes its own members unreadable.
+    """
+
+    def __init__(
+        self, archive: py7zr.SevenZipFile, stream: BinaryIO, budget: ExpansionBudget
+    ) -> None:
+        self._archive = archive
+        self._stream = stream
+        self._budget = budget
+        main = archive.header.main_streams
+        self._folders: list[Any] = list(main.unpackinfo.folders) if main else []
+        self._positions: list[int] = list(main.packinfo.packpositions) if main else []
+        self._folder_index = {id(folder): i for i, folder in enumerate(self._folders)}
+        self._index = -1
+        self._decoder: Any = None
+        self._meter = Meter(budget)
+        self._left = 0
+        self._failure: ArchiveError | None = None
+
+    def entries(self) -> Iterator[Entry]:
+        for info in getattr(self._archive, "files", ()):
+            if info.is_directory:
+                continue
+            folder = info.folder
+            locked = folder is not None and SupportedMethods.needs_password(folder.coders)
+            if not locked:
+                self._start(info)
+            stamp = info.lastwritetime
+            yield Entry(
+                name=info.filename,
+                size=info.uncompressed or 0,
+                mtime=stamp.totimestamp() if stamp is not None else None,
+                encrypted=locked,
+                special="symbolic link" if info.is_symlink else _special_kind(info.st_fmt or 0),
+                source=None if locked else self._source(info),
+            )
+
+    def _start(self, info: Any) -> None:
+        if info.folder is None or info.emptystream:
+            return
+        index = self._folder_index[id(info.folder)]
+        if index != self._index:
+            self._index, self._decoder, self._failure, self._left = index, None, None, 0
+            self._meter = Meter(self._budget, lambda: self._packed(index))
+        try:
+            while self._left > 0:
+                self._left -= len(self._decode(min(self._left, MAX_READ)))
+        except LimitExceeded:
+            raise
+        except ArchiveError:
+            pass
+        self._left = info.uncompressed or 0
+
+    def _packed(self, index: int) -> int:
+        return self._positions[index + 1] - self._positions[index]
+
+    def _decode(self, size: int) -> bytes:
+        if self._failure is not None:
+            raise self._failure
+        try:
+            if self._decoder is None:
+                self._stream.seek(self._archive.afterheader + self._positions[self._index])
+                folder = self._folders[self._index]
+                self._decoder = folder.get_decompressor(self._packed(self._index), True)
+            while True:
+                before = self._stream.tell()
+                data: bytes = self._decoder.decompress(self._stream, size)
+                if data:
+                    break
+                if self._stream.tell() == before:
+                    raise ArchiveError("7z folder data ends before its declared size")
+        except ArchiveError as exc:
+            self._failure = exc
+            raise
+        except Exception as exc:
+            self._failure = ArchiveError(f"unreadable 7z data: {describe(exc)}")
+            raise self._failure from exc
+        self._meter.charge(len(data))
+        return data
+
+    def _source(self, info: Any) -> Callable[[], Forward]:
+        what = f"7z member {info.filename!r}"
+        expected: int | None = info.crc32
+        crc = 0
+
+        def read(size: int) -> bytes:
+            nonlocal crc
+            if size <= 0 or self._left <= 0 or info.emptystream:
+                return b""
+            data = self._decode(min(size, self._left))
+            self._left -= len(data)
+            crc = zlib.crc32(data, crc)
+            if self._left == 0 and expected is not None and crc != expected:
+                raise ArchiveError(f"{what}: CRC mismatch")
+            return data
+
+        return lambda: Forward(read, what)
