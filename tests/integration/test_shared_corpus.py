@@ -87,7 +87,9 @@ def _expected_rows() -> list[Any]:
 
 
 @pytest.mark.parametrize(("row", "check"), params(_expected_rows))
-def test_pdq_matches_upstream_expectations(row: dict[str, str], check: dict[str, str] | None) -> None:
+def test_pdq_matches_upstream_expectations(
+    row: dict[str, str], check: dict[str, str] | None
+) -> None:
     path = PDQ_DIR / row["local_file"]
     if not path.is_file():
         pytest.skip(f"{row['local_file']} is not in the corpus")
@@ -154,8 +156,8 @@ def test_fast_mode_really_reduces_camera_jpegs() -> None:
 @pytest.mark.parametrize("pdq", ["exact", "fast"])
 @pytest.mark.parametrize("orientation", params(lambda: [1, 3, 6, 8]))
 def test_exif_rotn_photos_hash_upright(orientation: int, pdq: str) -> None:
-    """The four upstream files are four separate shots of one desk, so they cannot be compared with
-    each other; each is compared with the dihedral variant pdqhash computes from its stored pixels."""
+    """The four upstream files are four separate shots of one desk, not one photo tagged four ways,
+    so each is compared with the dihedral variant pdqhash computes from its own stored pixels."""
     path = PDQ_DIR / "data" / "reg-test-input" / "exif-rotn" / f"exif-rotn-{orientation}.jpg"
     stored = np.asarray(Image.open(path).convert("RGB"))
     variants, _ = pdqhash.compute_dihedral(stored)

@@ -12,6 +12,7 @@ analyzers can report it as a Problem instead of raising.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import warnings
@@ -149,7 +150,9 @@ def decode_bytes(data: bytes, mode: str) -> Decoded:
                 header = _header(img, width, height, frames)
                 raise
             header = _header(img, width, height, frames)
-            ImageOps.exif_transpose(img, in_place=True)
+            # Unreadable EXIF means the orientation is unknown; the pixels then stay as stored.
+            with contextlib.suppress(Exception):
+                ImageOps.exif_transpose(img, in_place=True)
             rgb = img if img.mode == "RGB" else img.convert("RGB")
             if rgb is not img:
                 img.close()

@@ -102,21 +102,16 @@ def thumbnail_jpeg(rgb: Image.Image, max_px: int) -> bytes:
 
 def exif_summary(tags: ExifTags, orientation: int | None = None) -> dict[str, JSON]:
     """The investigator-facing EXIF fields; absent or blank fields are left out."""
-    summary: dict[str, JSON] = {}
-    for key, value in (
-        ("make", tags.ifd0.get(MAKE)),
-        ("model", tags.ifd0.get(MODEL)),
-        (
-            "datetime_original",
-            _date(tags.exif.get(DATETIME_ORIGINAL)) or _date(tags.ifd0.get(DATETIME)),
-        ),
-        ("software", tags.ifd0.get(SOFTWARE)),
-        ("lens_model", tags.exif.get(LENS_MODEL)),
-        ("serial", tags.exif.get(BODY_SERIAL) or tags.ifd0.get(CAMERA_SERIAL)),
-    ):
-        text = exif_text(value)
-        if text:
-            summary[key] = text
+    fields = {
+        "make": exif_text(tags.ifd0.get(MAKE)),
+        "model": exif_text(tags.ifd0.get(MODEL)),
+        "datetime_original": _date(tags.exif.get(DATETIME_ORIGINAL))
+        or _date(tags.ifd0.get(DATETIME)),
+        "software": exif_text(tags.ifd0.get(SOFTWARE)),
+        "lens_model": exif_text(tags.exif.get(LENS_MODEL)),
+        "serial": exif_text(tags.exif.get(BODY_SERIAL)) or exif_text(tags.ifd0.get(CAMERA_SERIAL)),
+    }
+    summary: dict[str, JSON] = {key: text for key, text in fields.items() if text}
     if orientation is not None:
         summary["orientation"] = orientation
     gps = gps_position(tags.gps)
@@ -129,7 +124,6 @@ def exif_summary(tags: ExifTags, orientation: int | None = None) -> dict[str, JS
             summary["user_comment"] = text
         elif raw_hex:
             summary["user_comment_hex"] = raw_hex
-    # Key order follows the tuple above, so reports and JSON diffs stay stable.
     return summary
 
 

@@ -7,6 +7,9 @@ bounded number in flight (bounded memory), and yields results as they complete.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -40,12 +43,33 @@ class InlineExecutor(Executor):
         """Nothing to release: work ran in this process."""
 
 
+def _exit_with(coordinator: int) -> None:
+    """Workers end themselves when the coordinating process is gone (kill -9 leaves no orphans)."""
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(coordinator, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            pass
+
+
+def _worker_init(coordinator: int) -> None:
+    threading.Thread(target=_exit_with, args=(coordinator,), daemon=True).start()
+
+
 class LocalPoolExecutor(Executor):
     id = "local"
 
     def __init__(self, workers: int) -> None:
         ctx = multiprocessing.get_context("forkserver")
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        self._pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=ctx,
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
+        )
 
     def map_unordered(self, fn: Callable[[U], R], units: Iterable[U], window: int) -> Iterator[R]:
         pending: set[Future[R]] = set()

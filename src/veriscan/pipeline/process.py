@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Connection, Engine, bindparam, create_engine, select
 
 from veriscan.analyzers.base import Analyzer, FileContext, StreamingAnalyzer
 from veriscan.analyzers.filetype import HEAD_BYTES, extension_mismatch, sniff_mime
@@ -40,16 +40,31 @@ _SEEKABLE_ARCHIVES = {"application/zip", "application/x-7z-compressed"}
 _engines: dict[str, Engine] = {}
 
 
-def _known_contents(db_url: str | None, sha256: str) -> bool:
-    """Whether the case already holds this content, so its costly analysis can be skipped."""
-    if db_url is None:
-        return False
-    engine = _engines.get(db_url)
-    if engine is None:
-        engine = _engines[db_url] = create_engine(db_url)
-    c = schema.contents.c
-    with engine.connect() as conn:
-        return conn.execute(select(c.sha256).where(c.sha256 == sha256)).first() is not None
+class KnownContents:
+    """Asks the case whether a content is already stored, so its costly analysis is skipped.
+
+    One connection is held for the whole unit; engines are cached per process because creating
+    one per unit would cost more than the lookups it saves.
+    """
+
+    def __init__(self, db_url: str | None) -> None:
+        self._conn: Connection | None = None
+        if db_url is not None:
+            engine = _engines.get(db_url)
+            if engine is None:
+                engine = _engines[db_url] = create_engine(db_url)
+            self._conn = engine.connect()
+        c = schema.contents.c
+        self._query = select(c.sha256).where(c.sha256 == bindparam("sha"))
+
+    def __contains__(self, sha256: object) -> bool:
+        if self._conn is None:
+            return False
+        return self._conn.execute(self._query, {"sha": sha256}).first() is not None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
 
 
 class _ReadFailedError(Exception):
@@ -69,6 +84,14 @@ class UnitProcessor:
         self._emitted: set[str] = set()
 
     def run(self) -> UnitResult:
+        self._known = KnownContents(self.unit.db_url)
+        try:
+            self._run()
+        finally:
+            self._known.close()
+        return self.result
+
+    def _run(self) -> None:
         source = self.unit.source_cls(Path(self.unit.source.path), self.settings)
         for item in self.unit.items:
             record = LocationRecord(
@@ -88,7 +111,6 @@ class UnitProcessor:
                 continue
             with stream:
                 self._process(stream, record, budget=None)
-        return self.result
 
     def _process(
         self, stream: BinaryIO, record: LocationRecord, budget: ExpansionBudget | None
@@ -114,7 +136,7 @@ class UnitProcessor:
                 return
             sha256 = _digest(findings, "sha256")
             record.sha256 = sha256
-            if sha256 not in self._emitted and not _known_contents(self.unit.db_url, sha256):
+            if sha256 not in self._emitted and sha256 not in self._known:
                 self._emitted.add(sha256)
                 self.result.contents.append(self._content(findings, wanted, data, mime, record))
             if container:

@@ -338,7 +338,8 @@ class Case:
             .order_by(loc.locator)
         )
         with self.engine.connect() as conn:
-            yield from conn.execute(q.execution_options(yield_per=5000)).tuples()
+            for row in conn.execute(q.execution_options(yield_per=5000)):
+                yield row[0], row[1], row[2]
 
     def count(self, table: str, **where: Any) -> int:
         t = schema.metadata.tables[table]
