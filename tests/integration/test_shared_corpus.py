@@ -45,10 +45,11 @@ def tsv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f, delimiter="\t"))
 
 
-def params(build: Any) -> list[Any]:
-    """Parametrize from the corpus, or one skipped case that names the missing folder."""
+def params(build: Any, width: int = 1) -> list[Any]:
+    """Parametrize from the corpus, or one skipped case of ``width`` values naming the gap."""
     if not DATA.is_dir():
-        return [pytest.param(None, id="no-corpus", marks=pytest.mark.skip(reason=MISSING))]
+        skip = pytest.mark.skip(reason=MISSING)
+        return [pytest.param(*[None] * width, id="no-corpus", marks=skip)]
     return list(build())
 
 
@@ -86,7 +87,7 @@ def _expected_rows() -> list[Any]:
     return out
 
 
-@pytest.mark.parametrize(("row", "check"), params(_expected_rows))
+@pytest.mark.parametrize(("row", "check"), params(_expected_rows, 2))
 def test_pdq_matches_upstream_expectations(
     row: dict[str, str], check: dict[str, str] | None
 ) -> None:
@@ -274,7 +275,7 @@ def _gps_dumps() -> list[Any]:
     return out
 
 
-@pytest.mark.parametrize(("image", "dump"), params(_gps_dumps))
+@pytest.mark.parametrize(("image", "dump"), params(_gps_dumps, 2))
 def test_gps_matches_metadata_extractor(image: Path, dump: str) -> None:
     tags = dict(re.findall(r"^\[GPS - 0x[0-9a-f]{4}\] (GPS [^=]+?) = (.*)$", dump, re.M))
     lat = parse_dms(tags["GPS Latitude"])

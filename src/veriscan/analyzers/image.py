@@ -235,7 +235,7 @@ def user_comment(value: Any, byte_order: str = "<") -> tuple[str | None, str | N
     elif prefix in (CHARSET_ASCII, CHARSET_UNDEFINED):
         text = _8bit_text(body, "utf-8")
     elif prefix == CHARSET_JIS:
-        text = _8bit_text(body, "shift_jis")
+        text = _8bit_text(body, "shift_jis")  # what piexif, the usual writer, produces
     else:
         text = _8bit_text(value, "utf-8")
     if text is not None:
@@ -278,11 +278,9 @@ def _utf16_text(body: bytes, byte_order: str) -> str | None:
 
 
 def _char_score(char: str) -> int:
-    """ASCII text read in the wrong byte order turns into CJK ideographs, which are letters too; the
-    right order wins because ASCII counts double."""
-    if char.isascii():
-        return 2
-    return 1
+    """Latin text read in the wrong byte order turns into CJK ideographs, which are letters too, so
+    plausibility alone cannot decide; counting ASCII double lets the right order win."""
+    return 2 if char.isascii() else 1
 
 
 def _plausible(text: str) -> bool:
