@@ -35,8 +35,8 @@ export_app = typer.Typer(help="Export a case.", no_args_is_help=True)
 app.add_typer(case_app, name="case")
 app.add_typer(export_app, name="export")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 PdqOpt = Annotated[
     str | None, typer.Option("--pdq", help="PDQ decode: 'fast' (JPEG draft >=512 px) or 'exact'.")
