@@ -80,6 +80,7 @@ class Case:
     def __init__(self, root: Path, engine: Engine) -> None:
         self.root = root
         self.engine = engine
+        self._made_dirs: set[Path] = set()
 
     @property
     def thumbs_dir(self) -> Path:
@@ -279,8 +280,11 @@ class Case:
         }
 
     def _write_artifact(self, sha256: str, data: bytes, suffix: str) -> str:
-        folder = make_private_dir(self.thumbs_dir / sha256[:2])
-        os.chmod(self.thumbs_dir, PRIVATE)
+        folder = self.thumbs_dir / sha256[:2]
+        if folder not in self._made_dirs:
+            make_private_dir(self.thumbs_dir)
+            make_private_dir(folder)
+            self._made_dirs.add(folder)
         path = folder / f"{sha256}{suffix}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as fh:
