@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, or_, select
+from sqlalchemy import ColumnElement, Connection, bindparam, func, or_, select
 
 from veriscan.store import schema
 from veriscan.store.case import Case
@@ -178,7 +178,15 @@ def summary(case: Case) -> dict[str, Any]:
 
 
 def problem_rows(case: Case, limit: int = 10_000) -> list[dict[str, Any]]:
-    p, ev = schema.problems.c, schema.evidence.c
+    """Problems and where they were found; a content's problem names its first location."""
+    p, ev, loc = schema.problems.c, schema.evidence.c, schema.locations.c
+    first = (
+        select(ev.label, loc.locator)
+        .join(schema.evidence, ev.id == loc.evidence_id)
+        .where(loc.sha256 == bindparam("sha"))
+        .order_by(ev.label, loc.locator)
+        .limit(1)
+    )
     with case.engine.connect() as conn:
         q = (
             select(ev.label, p.locator, p.sha256, p.analyzer, p.code, p.message)
@@ -186,4 +194,10 @@ def problem_rows(case: Case, limit: int = 10_000) -> list[dict[str, Any]]:
             .order_by(p.id)
             .limit(limit)
         )
-        return [dict(r._mapping) for r in conn.execute(q)]
+        rows = [dict(r._mapping) for r in conn.execute(q)]
+        for row in rows:
+            if row["locator"] is None and row["sha256"] is not None:
+                found = conn.execute(first, {"sha": row["sha256"]}).first()
+                if found is not None:
+                    row["label"], row["locator"] = found
+        return rows
