@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -98,4 +99,36 @@ def test_sigkill_then_rerun_equals_uninterrupted(tmp_path: Path) -> None:
     con = sqlite3.connect(killed / "case.db")
     statuses = [r[0] for r in con.execute("select status from runs order by id")]
     con.close()
+    assert statuses == ["interrupted", "completed"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_exits_130_and_resumes(tmp_path: Path) -> None:
+    src = tmp_path / "evidence"
+    make_files(src)
+    case = tmp_path / "case"
+    init_case(case)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "veriscan", "add", str(case), str(src), "--label", "p", "-j", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while count_locations(case / "case.db") < FILES // 4:
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr.decode()
+    assert b"Traceback" not in stderr
+    assert b"run the same command again" in stderr
+    proc = veriscan("add", str(case), str(src), "--label", "p", "-j", "2")
+    assert proc.wait(300) == 0
+    con = sqlite3.connect(case / "case.db")
+    try:
+        assert con.execute("select count(*) from locations").fetchone()[0] == FILES
+        statuses = [r[0] for r in con.execute("select status from runs order by id")]
+    finally:
+        con.close()
     assert statuses == ["interrupted", "completed"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -56,6 +57,8 @@ def _exit_with(coordinator: int) -> None:
 
 
 def _worker_init(coordinator: int) -> None:
+    """Ctrl-C is the coordinator's to handle: it stops handing out units and shuts the pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with, args=(coordinator,), daemon=True).start()
 
 
