@@ -88,9 +88,13 @@ def test_full_flow(tmp_path: Path, small_evidence: Path) -> None:
     assert "Op T" in html and sha in html and "<img" not in html
     assert "http://" not in html and "https://" not in html
 
-    code, _ = invoke("report", str(case), "--thumbnails", "-o", str(tmp_path / "r.html"))
+    code, text = invoke("report", str(case), "--thumbnails", "-o", str(tmp_path / "r.html"))
+    assert code == 2 and "inside the case folder" in text
+    assert not (tmp_path / "r.html").exists()
+    code, _ = invoke("report", str(case), "--thumbnails", "-o", str(case / "r.html"))
     assert code == 0
-    assert "data:image/jpeg;base64," in (tmp_path / "r.html").read_text()
+    assert "data:image/jpeg;base64," in (case / "r.html").read_text()
+    assert (case / "r.html").stat().st_mode & 0o077 == 0
 
 
 def test_scan_one_shot_and_rerun(tmp_path: Path, small_evidence: Path) -> None:

@@ -282,7 +282,8 @@ def export_jsonl(
 def _write_report(case: Case, path: Path, thumbnails: bool) -> Path:
     from veriscan.reports.html import HtmlExporter
 
-    with path.open("w", encoding="utf-8") as fh:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
         HtmlExporter().write(case, fh, thumbnails=thumbnails)
     return path
 
@@ -297,7 +298,10 @@ def report(
 ) -> None:
     """Write the self-contained HTML report (default CASE/report.html)."""
     case = _open_case(case_dir)
-    path = _write_report(case, output or case_dir / "report.html", thumbnails)
+    path = output or case_dir / "report.html"
+    if thumbnails and case_dir.resolve() not in path.resolve().parents:
+        fail("a report with thumbnails is evidence: write it inside the case folder")
+    path = _write_report(case, path, thumbnails)
     out.print(f"report: {path}", highlight=False)
 
 
