@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# the reference watermark encoder, for tests only; its declared deps would pull in PyTorch
+	$(BIN)/pip install --quiet --no-deps invisible-watermark==0.2.0
 	touch $(STAMP)
 
 venv: $(STAMP)

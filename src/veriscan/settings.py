@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 PDQ_MODES = ("fast", "exact")
+WATERMARK_MODES = ("auto", "always", "never")
 
 
 class SettingsError(ValueError):
@@ -36,11 +37,16 @@ class Settings:
     archive_max_expanded_bytes: int = 20 << 30
     archive_max_ratio: int = 200
     archive_ratio_min_bytes: int = 1 << 20
-    follow_symlinks: bool = False
+    watermark: str = "auto"
+    watermark_max_pixels: int = 16_777_216
+    c2pa_trust_anchors: str = ""
 
     def __post_init__(self) -> None:
         if self.pdq not in PDQ_MODES:
             raise SettingsError(f"pdq must be one of {', '.join(PDQ_MODES)}, not {self.pdq!r}")
+        if self.watermark not in WATERMARK_MODES:
+            modes = ", ".join(WATERMARK_MODES)
+            raise SettingsError(f"watermark must be one of {modes}, not {self.watermark!r}")
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, int) and not isinstance(value, bool) and value < 0:

@@ -25,6 +25,7 @@ JSONL_KEYS = {
     "pdq",
     "problems",
     "findings",
+    "ai",
 }
 
 

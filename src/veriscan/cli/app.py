@@ -47,6 +47,12 @@ WorkersOpt = Annotated[
 ExecutorOpt = Annotated[
     str, typer.Option("--executor", help="'local' process pool or 'inline' (debugging).")
 ]
+PromptsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--prompts", help="Include generation prompts (withheld by default: may disturb)."
+    ),
+]
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="Settings file (default: ./veriscan.toml).")
 ]
@@ -266,25 +272,26 @@ def export_jsonl(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="File (default stdout).")
     ] = None,
+    prompts: PromptsOpt = False,
 ) -> None:
     """One JSON object per unique content (schema in the README)."""
     from veriscan.reports.jsonl import JsonlExporter
 
     case = _open_case(case_dir)
     if output is None:
-        n = JsonlExporter().write(case, sys.stdout)
+        n = JsonlExporter().write(case, sys.stdout, prompts=prompts)
     else:
         with output.open("w", encoding="utf-8") as fh:
-            n = JsonlExporter().write(case, fh)
+            n = JsonlExporter().write(case, fh, prompts=prompts)
     err.print(f"{n} records exported", highlight=False)
 
 
-def _write_report(case: Case, path: Path, thumbnails: bool) -> Path:
+def _write_report(case: Case, path: Path, thumbnails: bool, prompts: bool = False) -> Path:
     from veriscan.reports.html import HtmlExporter
 
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        HtmlExporter().write(case, fh, thumbnails=thumbnails)
+        HtmlExporter().write(case, fh, thumbnails=thumbnails, prompts=prompts)
     return path
 
 
@@ -295,13 +302,14 @@ def report(
     thumbnails: Annotated[
         bool, typer.Option("--thumbnails", help="Embed blurred greyscale thumbnails.")
     ] = False,
+    prompts: PromptsOpt = False,
 ) -> None:
     """Write the self-contained HTML report (default CASE/report.html)."""
     case = _open_case(case_dir)
     path = output or case_dir / "report.html"
     if thumbnails and case_dir.resolve() not in path.resolve().parents:
         fail("a report with thumbnails is evidence: write it inside the case folder")
-    path = _write_report(case, path, thumbnails)
+    path = _write_report(case, path, thumbnails, prompts)
     out.print(f"report: {path}", highlight=False)
 
 

@@ -20,6 +20,7 @@ _PROMOTED: dict[tuple[str, str], str] = {
     ("pdq", "hash"): "pdq_hash",
     ("pdq", "quality"): "pdq_quality",
     ("pdq", "mode"): "pdq_mode",
+    ("provenance", "ai"): "ai",
 }
 
 

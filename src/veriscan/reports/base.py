@@ -13,5 +13,7 @@ class Exporter(ABC):
     suffix: ClassVar[str]
 
     @abstractmethod
-    def write(self, case: Case, out: TextIO, *, thumbnails: bool = False) -> int:
-        """Write the export; returns how many records it holds."""
+    def write(
+        self, case: Case, out: TextIO, *, thumbnails: bool = False, prompts: bool = False
+    ) -> int:
+        """Write the export; returns how many records it holds. Prompts only when asked for."""

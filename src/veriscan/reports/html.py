@@ -17,7 +17,7 @@ from PIL import Image, ImageFilter
 from veriscan import __version__
 from veriscan.reports.base import Exporter
 from veriscan.store.case import Case, now
-from veriscan.store.queries import content_objects, problem_rows, summary
+from veriscan.store.queries import ai_summary, content_objects, problem_rows, summary
 
 BLUR_RADIUS = 12
 MAX_ROWS = 20_000
@@ -38,14 +38,16 @@ class HtmlExporter(Exporter):
     id = "html"
     suffix = ".html"
 
-    def write(self, case: Case, out: TextIO, *, thumbnails: bool = False) -> int:
+    def write(
+        self, case: Case, out: TextIO, *, thumbnails: bool = False, prompts: bool = False
+    ) -> int:
         env = Environment(
             loader=PackageLoader("veriscan.reports", "templates"),
             autoescape=select_autoescape(["html"]),
         )
         files: list[dict[str, Any]] = []
         truncated = False
-        for obj in content_objects(case):
+        for obj in content_objects(case, prompts=prompts):
             if len(files) >= MAX_ROWS:
                 truncated = True
                 break
@@ -54,6 +56,8 @@ class HtmlExporter(Exporter):
             files.append(obj)
         html = env.get_template("report.html").render(
             s=summary(case),
+            ai=ai_summary(case),
+            prompts=prompts,
             files=files,
             truncated=truncated,
             max_rows=MAX_ROWS,

@@ -14,9 +14,11 @@ class JsonlExporter(Exporter):
     id = "jsonl"
     suffix = ".jsonl"
 
-    def write(self, case: Case, out: TextIO, *, thumbnails: bool = False) -> int:
+    def write(
+        self, case: Case, out: TextIO, *, thumbnails: bool = False, prompts: bool = False
+    ) -> int:
         n = 0
-        for obj in content_objects(case):
+        for obj in content_objects(case, prompts=prompts):
             obj.pop("thumbnail", None)
             out.write(json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n")
             n += 1

@@ -275,6 +275,9 @@ class Case:
             "pdq_quality": rec.pdq_quality,
             "pdq_mode": rec.pdq_mode,
             "findings": rec.findings,
+            "ai_verdict": rec.ai["verdict"] if rec.ai else None,
+            "ai_generator": rec.ai.get("generator") if rec.ai else None,
+            "ai": rec.ai,
             "thumbnail": thumb,
             "run_id": run_id,
         }

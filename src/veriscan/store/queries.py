@@ -6,7 +6,7 @@ memory for one batch only.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -72,7 +72,35 @@ def _problems(conn: Connection, shas: Sequence[str], places: list[Place]) -> Pro
     return by_sha, by_place
 
 
-def content_objects(case: Case, shas: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+WITHHELD = "[withheld: may contain a prompt; ask for prompts explicitly]"
+_PROMPT_FIELDS = ("prompt", "negative_prompt", "raw", "workflow")
+
+
+def withhold_prompts(obj: dict[str, Any]) -> dict[str, Any]:
+    """Remove prompt text, which may be disturbing and is evidence of intent, from an export.
+
+    Prompts stay in the case and in `show`; exports and reports carry them only on request.
+    """
+    ai = obj.get("ai")
+    if not ai or not ai.get("params"):
+        return obj
+    for params in ai["params"]:
+        for key in _PROMPT_FIELDS:
+            if params.get(key) is not None:
+                params[key] = WITHHELD
+        extra = params.get("extra") or {}
+        for key in list(extra):
+            if "prompt" in key.lower() or key.lower() in ("description", "comment", "uc"):
+                extra[key] = WITHHELD
+    exif = obj.get("exif")
+    if exif and exif.get("user_comment"):
+        exif["user_comment"] = WITHHELD
+    return obj
+
+
+def content_objects(
+    case: Case, shas: Sequence[str] | None = None, *, prompts: bool = True
+) -> Iterator[dict[str, Any]]:
     """One JSON-ready object per unique content (the JSONL export schema), in SHA-256 order."""
     c = schema.contents.c
     q = select(schema.contents).order_by(c.sha256)
@@ -86,7 +114,8 @@ def content_objects(case: Case, shas: Sequence[str] | None = None) -> Iterator[d
             places = [(loc["_evidence_id"], loc["locator"]) for ls in locs.values() for loc in ls]
             probs = _problems(side, keys, places)
             for row in batch:
-                yield _object(row, locs.get(row["sha256"], []), probs)
+                obj = _object(row, locs.get(row["sha256"], []), probs)
+                yield obj if prompts else withhold_prompts(obj)
 
 
 def _object(row: Any, locs: list[dict[str, Any]], probs: ProblemIndex) -> dict[str, Any]:
@@ -111,6 +140,7 @@ def _object(row: Any, locs: list[dict[str, Any]], probs: ProblemIndex) -> dict[s
         "exif": row["exif"],
         "pdq": pdq,
         "problems": problems,
+        "ai": row["ai"],
         "findings": row["findings"] or {},
         "thumbnail": row["thumbnail"],
     }
@@ -201,3 +231,46 @@ def problem_rows(case: Case, limit: int = 10_000) -> list[dict[str, Any]]:
                 if found is not None:
                     row["label"], row["locator"] = found
         return rows
+
+
+def ai_summary(case: Case, top: int = 15) -> dict[str, Any]:
+    """Counts per verdict, generator and evidence item, and the most frequent models and LoRAs."""
+    c, loc, ev = schema.contents.c, schema.locations.c, schema.evidence.c
+    verdict = func.coalesce(c.ai_verdict, "not analysed")
+    models: Counter[str] = Counter()
+    loras: Counter[str] = Counter()
+    with case.engine.connect() as conn:
+        rows = conn.execute(select(verdict, func.count()).group_by(verdict))
+        by_verdict = {r[0]: r[1] for r in rows}
+        rows = conn.execute(
+            select(c.ai_generator, func.count())
+            .where(c.ai_generator.is_not(None))
+            .group_by(c.ai_generator)
+            .order_by(func.count().desc())
+        )
+        by_generator = {r[0]: r[1] for r in rows}
+        per_item = (
+            select(ev.label, verdict, func.count(func.distinct(c.sha256)))
+            .join(schema.locations, loc.evidence_id == ev.id)
+            .join(schema.contents, c.sha256 == loc.sha256)
+            .group_by(ev.label, verdict)
+            .order_by(ev.label)
+        )
+        by_item: dict[str, dict[str, int]] = defaultdict(dict)
+        for label, v, n in conn.execute(per_item):
+            by_item[label][v] = n
+        with_params = select(c.ai).where(c.ai_verdict.in_(["conclusive", "strong", "indicative"]))
+        for (ai,) in conn.execute(with_params.execution_options(yield_per=BATCH)):
+            for params in (ai or {}).get("params", []):
+                if params.get("model"):
+                    models[str(params["model"])] += 1
+                for lora in params.get("loras") or []:
+                    if lora.get("name"):
+                        loras[str(lora["name"])] += 1
+    return {
+        "by_verdict": by_verdict,
+        "by_generator": by_generator,
+        "by_item": dict(by_item),
+        "models": models.most_common(top),
+        "loras": loras.most_common(top),
+    }

@@ -78,6 +78,9 @@ contents = Table(
     Column("pdq_quality", Integer),
     Column("pdq_mode", String(8)),
     Column("findings", JSON, nullable=False),
+    Column("ai_verdict", String(16), index=True),
+    Column("ai_generator", String(128), index=True),
+    Column("ai", JSON),
     Column("thumbnail", Text),
     Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
 )

@@ -1,0 +1,1 @@
+"""AI-generation evidence: generator metadata, C2PA, IPTC source types, invisible watermarks."""

@@ -1,0 +1,112 @@
+"""Reading the metadata every provenance parser needs, once per file, with bounded sizes.
+
+Pillow does the container work (PNG text chunks including compressed iTXt/zTXt, EXIF in JPEG, PNG
+eXIf and WebP, XMP, IPTC-IIM); this module only normalises what it returns and decodes the EXIF
+UserComment, whose UTF-16 byte order differs between tools.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from typing import Any
+
+from PIL import Image, ImageFile, IptcImagePlugin, PngImagePlugin, UnidentifiedImageError
+
+from veriscan.analyzers.decode import EXIF_IFD, init_pillow
+from veriscan.analyzers.image import USER_COMMENT, user_comment
+from veriscan.analyzers.provenance.base import MAX_TEXT_BYTES, ImageMetadata, ProvenanceError
+
+XMP_KEYS = ("xmp", "XML:com.adobe.xmp")
+
+
+@functools.cache
+def _init() -> None:
+    init_pillow()
+    PngImagePlugin.MAX_TEXT_CHUNK = MAX_TEXT_BYTES
+    PngImagePlugin.MAX_TEXT_MEMORY = 4 * MAX_TEXT_BYTES
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value[:MAX_TEXT_BYTES]
+    if isinstance(value, bytes | bytearray):
+        raw = bytes(value[:MAX_TEXT_BYTES])
+        for encoding in ("utf-8", "utf-16"):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+        return raw.decode("latin-1")
+    return None
+
+
+def read_metadata(data: bytes, name: str) -> ImageMetadata:
+    """Gather text chunks, EXIF, UserComment, XMP and IPTC; raises ProvenanceError if unreadable."""
+    _init()
+    try:
+        img = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise ProvenanceError(f"cannot read image metadata: {exc}") from exc
+    with img:
+        meta = ImageMetadata(
+            format=img.format or "unknown",
+            width=img.width,
+            height=img.height,
+            mode=img.mode,
+            name=name,
+            data=data,
+            pixels=functools.partial(_pixels, data),
+        )
+        texts: dict[str, Any] = dict(getattr(img, "text", None) or {})
+        for key, value in img.info.items():
+            if isinstance(key, str) and key not in texts and isinstance(value, str | bytes):
+                if key in ("exif", "icc_profile", "transparency", "dpi"):
+                    continue
+                texts[key] = value
+        for key, value in texts.items():
+            text = _text(value)
+            if text is not None:
+                meta.text[key] = text
+        for key in XMP_KEYS:
+            if key in meta.text:
+                meta.xmp = meta.text[key]
+                break
+        _read_exif(img, meta)
+        _read_iptc(img, meta)
+    return meta
+
+
+def _read_exif(img: Image.Image, meta: ImageMetadata) -> None:
+    try:
+        exif = img.getexif()
+        tags: dict[int, Any] = dict(exif)
+        if EXIF_IFD in tags:
+            tags.update(exif.get_ifd(EXIF_IFD))
+    except Exception as exc:  # damaged EXIF: the other signals still count
+        meta.text.setdefault("__exif_error__", f"EXIF unreadable: {exc}")
+        return
+    meta.exif = tags
+    comment = tags.get(USER_COMMENT)
+    if comment is not None:
+        order = getattr(exif, "endian", None) or "<"
+        text, _ = user_comment(comment, order)
+        meta.user_comment = text[:MAX_TEXT_BYTES] if text else None
+
+
+def _read_iptc(img: Image.Image, meta: ImageMetadata) -> None:
+    if img.format not in ("JPEG", "TIFF") or not isinstance(img, ImageFile.ImageFile):
+        return
+    try:
+        info = IptcImagePlugin.getiptcinfo(img)
+    except Exception:
+        return
+    for key, value in (info or {}).items():
+        values = value if isinstance(value, list) else [value]
+        meta.iptc[key] = [v for v in values if isinstance(v, bytes)]
+
+
+def _pixels(data: bytes) -> Image.Image:
+    img = Image.open(io.BytesIO(data))
+    img.load()
+    return img
