@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo
 
-.PHONY: venv lint test demo bench clean
+.PHONY: venv lint test demo bench bench-provenance clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,5 +39,11 @@ demo: venv
 bench: venv
 	$(BIN)/python bench/throughput.py
 
+# sd-parsers is the comparison baseline: it lives in its own environment, never in .venv
+bench-provenance:
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet -e . sd-parsers
+	.venv-bench/bin/python bench/provenance.py
+
 clean:
-	rm -rf $(VENV) $(DEMO) veriscan-case .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-bench $(DEMO) veriscan-case .pytest_cache .mypy_cache .ruff_cache
