@@ -42,6 +42,7 @@ def carries_metadata(row: dict[str, str]) -> bool:
     prov = row["provenance"]
     return (
         row["category"] in ("a1111", "comfy", "othergen", "synthetic")
+        and row["truth"] == "ai"
         and prov not in ("", "none")
         and "no infotext" not in prov
     )

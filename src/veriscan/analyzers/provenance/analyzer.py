@@ -1,0 +1,206 @@
+"""The provenance analyzer: every AI-generation check on one image, combined into a verdict.
+
+Order matters only for cost: metadata is read once (cheap); the LSB payload and the watermark need
+decoded pixels, so they run on the kinds of file where they can exist and within a size bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from PIL import Image
+
+from veriscan.analyzers.base import Analyzer, FileContext
+from veriscan.analyzers.decode import wants_image
+from veriscan.analyzers.provenance.a1111 import A1111Parser
+from veriscan.analyzers.provenance.base import (
+    Evidence,
+    GenerationParams,
+    GeneratorParser,
+    ImageMetadata,
+    ProvenanceError,
+)
+from veriscan.analyzers.provenance.c2pa import read_c2pa
+from veriscan.analyzers.provenance.comfyui import ComfyUIParser
+from veriscan.analyzers.provenance.cues import cue_evidence, has_camera_exif
+from veriscan.analyzers.provenance.fooocus import FooocusParser
+from veriscan.analyzers.provenance.invokeai import InvokeAIParser
+from veriscan.analyzers.provenance.iptc import evidence_for, source_types
+from veriscan.analyzers.provenance.metadata import read_metadata
+from veriscan.analyzers.provenance.novelai import NovelAIParser
+from veriscan.analyzers.provenance.others import (
+    DrawThingsParser,
+    EasyDiffusionParser,
+    MidjourneyParser,
+)
+from veriscan.analyzers.provenance.stealth import read_stealth
+from veriscan.analyzers.provenance.swarmui import SwarmUIParser
+from veriscan.analyzers.provenance.verdict import Check, decide
+from veriscan.analyzers.provenance.watermark import detect_sd_watermark
+from veriscan.model import Attribute, Fact, Problem
+
+PARSERS: tuple[type[GeneratorParser], ...] = (
+    A1111Parser,
+    ComfyUIParser,
+    InvokeAIParser,
+    NovelAIParser,
+    FooocusParser,
+    SwarmUIParser,
+    DrawThingsParser,
+    EasyDiffusionParser,
+    MidjourneyParser,
+)
+LSB_FORMATS = frozenset({"PNG", "WEBP", "TIFF", "BMP"})
+PARSER_FAMILIES = ", ".join(p.family for p in PARSERS)
+
+
+class ProvenanceAnalyzer(Analyzer):
+    id: ClassVar[str] = "provenance"
+    version: ClassVar[str] = "1"
+
+    def wants(self, mime: str) -> bool:
+        return wants_image(mime)
+
+    def analyze(self, ctx: FileContext) -> list[Fact]:
+        problems: list[Problem] = []
+        checks: list[Check] = []
+        try:
+            meta = read_metadata(ctx.data, ctx.name)
+        except ProvenanceError as exc:
+            return [Problem(self.id, str(exc), "provenance-unreadable")]
+        pixels = _once(meta)
+        evidence: list[Evidence] = []
+
+        self._stealth(meta, pixels, checks, problems)
+        params = self._parse(meta, checks, problems)
+        c2pa_present = self._c2pa(ctx, evidence, checks, problems)
+        types = source_types(meta)
+        evidence += evidence_for(types, c2pa_present)
+        checks.append(
+            Check(
+                "IPTC digital source type",
+                ", ".join(sorted({t.term for t in types})) or "none",
+            )
+        )
+        self._watermark(meta, pixels, evidence, checks, problems)
+        evidence += cue_evidence(meta)
+        checks.append(Check("software, file-name and size cues", "checked"))
+        verdict = decide(params, evidence, checks)
+        return [Attribute("ai", verdict.to_json()), *problems]
+
+    def _stealth(
+        self,
+        meta: ImageMetadata,
+        pixels: Callable[[], Image.Image],
+        checks: list[Check],
+        problems: list[Problem],
+    ) -> None:
+        if meta.format not in LSB_FORMATS:
+            checks.append(Check("LSB (stealth) payload", f"not applicable to {meta.format}"))
+            return
+        try:
+            payload = read_stealth(pixels())
+        except ProvenanceError as exc:
+            problems.append(Problem(self.id, f"LSB payload unreadable: {exc}", "stealth-error"))
+            checks.append(Check("LSB (stealth) payload", "signature found, payload unreadable"))
+            return
+        except Exception as exc:  # any decoder failure on hostile pixels costs this check only
+            checks.append(Check("LSB (stealth) payload", f"pixels unreadable: {exc}"))
+            return
+        if payload is None:
+            checks.append(Check("LSB (stealth) payload", "none"))
+            return
+        meta.text["stealth"] = payload.text
+        meta.text["stealth_kind"] = payload.kind
+        checks.append(Check("LSB (stealth) payload", f"{payload.kind} found"))
+
+    def _parse(
+        self, meta: ImageMetadata, checks: list[Check], problems: list[Problem]
+    ) -> list[GenerationParams]:
+        found: list[GenerationParams] = []
+        for parser_cls in PARSERS:
+            try:
+                found += parser_cls().parse(meta)
+            except ProvenanceError as exc:
+                problems.append(
+                    Problem(self.id, f"{parser_cls.family}: {exc}", "generator-metadata-error")
+                )
+        families = sorted({p.generator for p in found})
+        checks.append(
+            Check(
+                f"generator metadata ({PARSER_FAMILIES})",
+                ", ".join(families) + " found" if families else "none",
+            )
+        )
+        return found
+
+    def _c2pa(
+        self,
+        ctx: FileContext,
+        evidence: list[Evidence],
+        checks: list[Check],
+        problems: list[Problem],
+    ) -> bool:
+        trust = self.settings.c2pa_trust_anchors or None
+        try:
+            result = read_c2pa(ctx.data, ctx.mime, trust)
+        except ProvenanceError as exc:
+            problems.append(Problem(self.id, f"C2PA: {exc}", "c2pa-error"))
+            checks.append(Check("C2PA manifest", "unreadable"))
+            return False
+        if result is None:
+            checks.append(Check("C2PA manifest", "none"))
+            return False
+        evidence += result.evidence()
+        checks.append(Check("C2PA manifest", f"present, {result.validation_state}"))
+        return True
+
+    def _watermark(
+        self,
+        meta: ImageMetadata,
+        pixels: Callable[[], Image.Image],
+        evidence: list[Evidence],
+        checks: list[Check],
+        problems: list[Problem],
+    ) -> None:
+        name = "Stable Diffusion invisible watermark"
+        mode = self.settings.watermark
+        if mode == "never":
+            checks.append(Check(name, "not checked (watermark = never)"))
+            return
+        if mode == "auto" and has_camera_exif(meta):
+            checks.append(Check(name, "not checked: camera EXIF present (watermark = always)"))
+            return
+        if meta.width * meta.height > self.settings.watermark_max_pixels:
+            checks.append(Check(name, "not checked: larger than watermark_max_pixels"))
+            return
+        try:
+            result = detect_sd_watermark(pixels())
+        except Exception as exc:  # any decoder failure on hostile pixels costs this check only
+            problems.append(Problem(self.id, f"watermark check failed: {exc}", "watermark-error"))
+            checks.append(Check(name, "pixels unreadable"))
+            return
+        evidence += result.evidence()
+        best = result.best()
+        if not result.testable:
+            outcome = f"not testable: {result.reason}"
+        elif best is None:
+            outcome = "none"
+        else:
+            outcome = f"{best.scheme} {best.agreeing}/{best.bits} bits, {best.band}"
+        checks.append(Check(name, outcome))
+
+
+def _once(meta: ImageMetadata) -> Callable[[], Image.Image]:
+    """Decode pixels at most once per file, for whichever check asks first."""
+    cache: list[Image.Image] = []
+
+    def load() -> Image.Image:
+        if not cache:
+            if meta.pixels is None:
+                raise ValueError("no pixel loader")
+            cache.append(meta.pixels())
+        return cache[0]
+
+    return load
