@@ -38,7 +38,7 @@ class Settings:
     archive_max_ratio: int = 200
     archive_ratio_min_bytes: int = 1 << 20
     watermark: str = "auto"
-    watermark_max_pixels: int = 16_777_216
+    watermark_max_pixels: int = 4_194_304
     c2pa_trust_anchors: str = ""
 
     def __post_init__(self) -> None:

@@ -95,6 +95,9 @@ class Decoded:
     header: Header | None
     rgb: Image.Image | None
     failure: DecodeFailure | None
+    stored: Image.Image | None = None
+    """The pixels exactly as stored (full size, original mode, no orientation applied), when the
+    decode produced them anyway; lets pixel-level checks (LSB payloads, watermarks) skip a decode."""
 
 
 def wants_image(mime: str) -> bool:
@@ -150,11 +153,13 @@ def decode_bytes(data: bytes, mode: str) -> Decoded:
                 header = _header(img, width, height, frames)
                 raise
             header = _header(img, width, height, frames)
+            stored = img if img.size == (width, height) and header.orientation in (None, 1) else None
             # Unreadable EXIF means the orientation is unknown; the pixels then stay as stored.
-            with contextlib.suppress(Exception):
-                ImageOps.exif_transpose(img, in_place=True)
+            if stored is None:
+                with contextlib.suppress(Exception):
+                    ImageOps.exif_transpose(img, in_place=True)
             rgb = img if img.mode == "RGB" else img.convert("RGB")
-            if rgb is not img:
+            if rgb is not img and stored is None:
                 img.close()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         return Decoded(mode, header, None, DecodeFailure("image-too-large", f"not decoded: {exc}"))
@@ -165,7 +170,7 @@ def decode_bytes(data: bytes, mode: str) -> Decoded:
         fmt = header.format if header else "image"
         message = f"{fmt} could not be decoded: {str(exc) or type(exc).__name__}"
         return Decoded(mode, header, None, DecodeFailure("corrupt-image", message))
-    return Decoded(mode, header, rgb, None)
+    return Decoded(mode, header, rgb, None, stored)
 
 
 def _header(img: Image.Image, width: int, height: int, frames: int) -> Header:

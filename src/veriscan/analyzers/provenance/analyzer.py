@@ -12,7 +12,7 @@ from typing import ClassVar
 from PIL import Image
 
 from veriscan.analyzers.base import Analyzer, FileContext
-from veriscan.analyzers.decode import wants_image
+from veriscan.analyzers.decode import Decoded, wants_image
 from veriscan.analyzers.provenance.a1111 import A1111Parser
 from veriscan.analyzers.provenance.base import (
     Evidence,
@@ -69,7 +69,7 @@ class ProvenanceAnalyzer(Analyzer):
             meta = read_metadata(ctx.data, ctx.name)
         except ProvenanceError as exc:
             return [Problem(self.id, str(exc), "provenance-unreadable")]
-        pixels = _once(meta)
+        pixels = _once(meta, ctx)
         evidence: list[Evidence] = []
 
         self._stealth(meta, pixels, checks, problems)
@@ -192,15 +192,22 @@ class ProvenanceAnalyzer(Analyzer):
         checks.append(Check(name, outcome))
 
 
-def _once(meta: ImageMetadata) -> Callable[[], Image.Image]:
-    """Decode pixels at most once per file, for whichever check asks first."""
+def _once(meta: ImageMetadata, ctx: FileContext) -> Callable[[], Image.Image]:
+    """Pixels as stored, decoded at most once per file: reused from the image analyzer's decode
+    when it has them, else decoded here for whichever check asks first."""
     cache: list[Image.Image] = []
 
     def load() -> Image.Image:
         if not cache:
-            if meta.pixels is None:
-                raise ValueError("no pixel loader")
-            cache.append(meta.pixels())
+            for mode in ("exact", "fast"):
+                shared = ctx.cache.get(f"decoded:{mode}")
+                if isinstance(shared, Decoded) and shared.stored is not None:
+                    cache.append(shared.stored)
+                    break
+            else:
+                if meta.pixels is None:
+                    raise ValueError("no pixel loader")
+                cache.append(meta.pixels())
         return cache[0]
 
     return load

@@ -18,7 +18,7 @@ import functools
 import io
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -81,20 +81,7 @@ class C2paResult:
         return self.validation_state in VALID_STATES
 
     def details(self) -> dict[str, JSON]:
-        return {
-            "validation_state": self.validation_state,
-            "trusted": self.trusted,
-            "content_matches": self.content_matches,
-            "claim_generator": self.claim_generator,
-            "signer": self.signer,
-            "signed_at": self.signed_at,
-            "digital_source_types": list(self.digital_source_types),
-            "actions": [dict(a) for a in self.actions],
-            "validation_reasons": list(self.validation_reasons),
-            "manifests": self.manifests,
-            "remote_url": self.remote_url,
-            "error": self.error,
-        }
+        return asdict(self)
 
     def evidence(self) -> list[Evidence]:
         """Conclusive only for a valid manifest whose hash still matches and that declares AI.
@@ -103,84 +90,57 @@ class C2paResult:
         once signed, but the file or the manifest changed since. A manifest without an AI claim
         (a camera's, an editor's) is a recorded fact and never evidence that an image is real.
         """
-        details = self.details()
-        if self.validation_state == REMOTE:
-            return [
-                Evidence(
-                    SIGNAL,
-                    "none",
-                    f"The file points to a C2PA manifest stored remotely at {self.remote_url}; "
-                    "it was not fetched (veriscan never goes online). The URL is a lead.",
-                    None,
-                    details,
-                )
-            ]
-        if self.validation_state == UNREADABLE:
-            return [
-                Evidence(
-                    SIGNAL,
-                    "none",
-                    f"The C2PA reader could not read this file's C2PA data: {self.error}",
-                    None,
-                    details,
-                )
-            ]
-        generator = f"c2pa:{self.claim_generator}" if self.claim_generator else "c2pa"
+        strength, generator = "none", None
         by = f" by {self.claim_generator}" if self.claim_generator else ""
         signed = f", signed by {self.signer}" if self.signer else ""
         types = ", ".join(self.digital_source_types) or "no digital source type"
-        trust = (
-            " The signing certificate chains to a configured trust anchor."
-            if self.trusted
-            else " The signing certificate is not on a configured trust list: the signature "
-            "proves the file is unchanged since signing, not who signed it."
-        )
-        if self.ai_declared and self.valid and self.content_matches:
-            return [
-                Evidence(
-                    SIGNAL,
-                    "conclusive",
-                    f"A valid C2PA manifest{by}{signed} declares AI generation ({types}); the "
-                    f"content matches what was signed.{trust}",
-                    generator,
-                    details,
+        if self.validation_state == REMOTE:
+            summary = (
+                f"The file points to a C2PA manifest stored remotely at {self.remote_url}; it was "
+                "not fetched (veriscan never goes online). The URL is a lead."
+            )
+        elif self.validation_state == UNREADABLE:
+            summary = f"The C2PA reader could not read this file's C2PA data: {self.error}"
+        elif self.ai_declared:
+            generator = f"c2pa:{self.claim_generator}" if self.claim_generator else "c2pa"
+            if self.valid and self.content_matches:
+                strength = "conclusive"
+                trust = (
+                    "The signing certificate chains to a configured trust anchor."
+                    if self.trusted
+                    else "The signing certificate is not on a configured trust list: the "
+                    "signature proves the file is unchanged since signing, not who signed it."
                 )
-            ]
-        if self.ai_declared:
-            if not self.content_matches:
-                why = (
-                    "manifest present, content does not match: the image data changed after signing"
+                summary = (
+                    f"A valid C2PA manifest{by}{signed} declares AI generation ({types}); the "
+                    f"content matches what was signed. {trust}"
                 )
             else:
-                why = "manifest present but it does not validate"
-            return [
-                Evidence(
-                    SIGNAL,
-                    "strong",
-                    f"C2PA {why} ({self._failures()}). The manifest{by}{signed} declares AI "
-                    f"generation ({types}), so this file was derived from AI output, but the "
-                    "declaration is not verified for these pixels.",
-                    generator,
-                    details,
+                strength = "strong"
+                why = (
+                    "content does not match: the image data changed after signing"
+                    if not self.content_matches
+                    else "but it does not validate"
                 )
-            ]
-        strength = "indicative" if self.synthetic_declared else "none"
-        fact = (
-            " It declares synthetic content, though not AI trained on data."
-            if self.synthetic_declared
-            else " Recorded as a fact: a manifest without an AI claim never proves an image real."
-        )
-        return [
-            Evidence(
-                SIGNAL,
-                strength,
-                f"C2PA manifest{by}{signed}, validation {self.validation_state}"
-                f"{'' if self.content_matches else ', content does not match'}; "
-                f"digital source types: {types}.{fact}",
-                None,
-                details,
+                summary = (
+                    f"C2PA manifest present, {why} ({self._failures()}). The manifest{by}{signed} "
+                    f"declares AI generation ({types}), so this file was derived from AI output, "
+                    "but the declaration is not verified for these pixels."
+                )
+        else:
+            strength = "indicative" if self.synthetic_declared else "none"
+            fact = (
+                "It declares synthetic content, though not AI trained on data."
+                if self.synthetic_declared
+                else "Recorded as a fact: a manifest without an AI claim never proves an image "
+                "real."
             )
-        ]
+            mismatch = "" if self.content_matches else ", content does not match"
+            summary = (
+                f"C2PA manifest{by}{signed}, validation {self.validation_state}{mismatch}; "
+                f"digital source types: {types}. {fact}"
+            )
+        return [Evidence(SIGNAL, strength, summary, generator, self.details())]
 
     def _failures(self) -> str:
         codes = [r.split(":", 1)[0] for r in self.validation_reasons]

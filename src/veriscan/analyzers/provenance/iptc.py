@@ -94,7 +94,7 @@ _HOSTILE = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]{0,200}\?>")
 _RDF_RESOURCE = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}resource"
 _TEXT_SCAN = re.compile(
-    r"DigitalSourceType\s*(?:=\s*[\"']([^\"'<>]{1,512})[\"']|>\s*([^<>]{1,512}?)\s*<)",
+    r"DigitalSourceType\s*(?:=\s*[\"']([^\"'<>]{1,512})[\"']|>([^<>]{1,512})<)",
     re.IGNORECASE,
 )
 
@@ -177,13 +177,16 @@ def xmp_source_types(xmp: str) -> list[SourceType]:
 
 
 def _parse(text: str) -> Iterator[SourceType]:
-    parser = ET.XMLPullParser(events=("start", "end"))
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
     depth = 0
     count = 0
     inside = 0  # depth of the DigitalSourceType element being read, 0 when outside one
     for start in range(0, len(text), _FEED_CHUNK):
         parser.feed(text[start : start + _FEED_CHUNK])
-        for event, elem in parser.read_events():
+        for item in parser.read_events():
+            event, elem = item[0], item[-1]
+            if not isinstance(elem, ET.Element):
+                continue
             if event == "start":
                 depth += 1
                 count += 1
@@ -217,7 +220,7 @@ def _element(elem: ET.Element) -> Iterator[SourceType]:
     where = f"xmp element {_qname(elem.tag)}"
     values = [elem.get(_RDF_RESOURCE, "")]
     values += [child.get(_RDF_RESOURCE, "") for child in elem.iter() if child is not elem]
-    values.append("".join(elem.itertext()))
+    values += list(elem.itertext())  # one value per text node: rdf:Bag/Alt items stay apart
     for value in values:
         found = classify(value, where)
         if found is not None:

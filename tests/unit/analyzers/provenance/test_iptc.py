@@ -188,6 +188,18 @@ def test_malformed_xmp_is_scanned_as_text() -> None:
     assert "text scan" in found[0].where
     broken_element = "<x><Iptc4xmpExt:DigitalSourceType> digitalCapture </Iptc4xmpExt:Digital"
     assert terms(broken_element) == [("digitalCapture", "capture")]
+    bag = packet(
+        "><Iptc4xmpExt:DigitalSourceType><rdf:Bag><rdf:li>digitalCapture</rdf:li>"
+        "<rdf:li>humanEdits</rdf:li></rdf:Bag></Iptc4xmpExt:DigitalSourceType></rdf:Description>"
+    )
+    assert terms(bag) == [("digitalCapture", "capture"), ("humanEdits", "other")]
+
+
+def test_text_scan_of_hostile_malformed_xmp_is_linear() -> None:
+    start = time.perf_counter()
+    for hostile in ("<x>" + "DigitalSourceType>" * 400_000, "<x DigitalSourceType" + " " * 10**6):
+        assert xmp_source_types(hostile) == []
+    assert time.perf_counter() - start < 3
 
 
 def test_no_xmp_and_xmp_without_source_type() -> None:
