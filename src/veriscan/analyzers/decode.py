@@ -97,7 +97,7 @@ class Decoded:
     failure: DecodeFailure | None
     stored: Image.Image | None = None
     """The pixels exactly as stored (full size, original mode, no orientation applied), when the
-    decode produced them anyway; lets pixel-level checks (LSB payloads, watermarks) skip a decode."""
+    decode produced them anyway: pixel-level checks (LSB payloads, watermarks) then skip a decode."""
 
 
 def wants_image(mime: str) -> bool:
@@ -153,7 +153,8 @@ def decode_bytes(data: bytes, mode: str) -> Decoded:
                 header = _header(img, width, height, frames)
                 raise
             header = _header(img, width, height, frames)
-            stored = img if img.size == (width, height) and header.orientation in (None, 1) else None
+            upright = header.orientation in (None, 1)
+            stored = img if img.size == (width, height) and upright else None
             # Unreadable EXIF means the orientation is unknown; the pixels then stay as stored.
             if stored is None:
                 with contextlib.suppress(Exception):

@@ -75,7 +75,11 @@ class ProvenanceAnalyzer(Analyzer):
         self._stealth(meta, pixels, checks, problems)
         params = self._parse(meta, checks, problems)
         c2pa_present = self._c2pa(ctx, evidence, checks, problems)
-        types = source_types(meta)
+        try:
+            types = source_types(meta)
+        except ProvenanceError as exc:  # a hostile XMP packet must not hide the other evidence
+            problems.append(Problem(self.id, f"XMP: {exc}", "xmp-error"))
+            types = []
         evidence += evidence_for(types, c2pa_present)
         checks.append(
             Check(
