@@ -96,8 +96,8 @@ class Decoded:
     rgb: Image.Image | None
     failure: DecodeFailure | None
     stored: Image.Image | None = None
-    """The pixels exactly as stored (full size, original mode, no orientation applied), when the
-    decode produced them anyway: pixel-level checks (LSB payloads, watermarks) then skip a decode."""
+    """The pixels as stored (full size, original mode, orientation not applied) when the decode
+    produced them anyway, so pixel-level checks (LSB payloads, watermarks) skip a decode."""
 
 
 def wants_image(mime: str) -> bool:
