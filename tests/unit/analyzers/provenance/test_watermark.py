@@ -313,7 +313,7 @@ def test_large_image_decodes_fast() -> None:
         start = time.perf_counter()
         detect_sd_watermark(img)
         timings.append(time.perf_counter() - start)
-    assert sorted(timings)[1] < 2.0  # measured about 0.14 s
+    assert sorted(timings)[1] < 10.0  # a hang guard; speed is measured in bench/
 
 
 @pytest.mark.slow
