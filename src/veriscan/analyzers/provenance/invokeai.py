@@ -20,7 +20,7 @@ from veriscan.analyzers.provenance.base import (
     Lora,
     ProvenanceError,
 )
-from veriscan.analyzers.provenance.comfyui import (
+from veriscan.analyzers.provenance.values import (
     MAX_LORAS,
     as_float,
     as_int,

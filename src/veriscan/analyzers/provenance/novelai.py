@@ -14,7 +14,7 @@ import re
 from typing import Any, ClassVar
 
 from veriscan.analyzers.provenance.base import GenerationParams, ImageMetadata, ProvenanceError
-from veriscan.analyzers.provenance.comfyui import as_float, as_int, as_text, json_text
+from veriscan.analyzers.provenance.values import as_float, as_int, as_text, json_text
 
 SOURCE = re.compile(r"^(.*?)\s+([0-9A-Fa-f]{8})$")
 KEYS = ("Title", "Description", "Software", "Source", "Comment", "Generation time")

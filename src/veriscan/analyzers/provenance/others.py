@@ -18,7 +18,7 @@ import re
 from typing import Any, ClassVar
 
 from veriscan.analyzers.provenance.base import GenerationParams, ImageMetadata, Lora
-from veriscan.analyzers.provenance.comfyui import (
+from veriscan.analyzers.provenance.values import (
     MAX_LORAS,
     as_float,
     as_int,
