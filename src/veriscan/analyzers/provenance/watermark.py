@@ -4,7 +4,8 @@ CompVis SD 1.x, Stability SD 2.x and the SDXL reference code (generative-models,
 every output with the ``invisible-watermark`` package's ``dwtDct`` method. Finding that stamp is
 strong evidence that an image passed through one of those pipelines even when all metadata is
 gone. The package pulls in OpenCV and PyTorch, so this module re-implements only its decoder with
-numpy and PyWavelets, bit for bit (the unit tests compare both decoders).
+numpy alone, bit for bit (the unit tests compare it with imwatermark's decoder and with PyWavelets'
+Haar step).
 
 What ``EmbedMaxDct`` (imwatermark 0.2.0, ``maxDct.py``) really does, despite the name:
 
@@ -51,7 +52,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import pywt
 from PIL import Image
 
 from veriscan.analyzers.provenance.base import Evidence
@@ -210,13 +210,28 @@ def _u_plane(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     return b.astype(np.uint8)
 
 
+HAAR = np.float64(0.7071067811865476)
+
+
+def haar_approx(plane: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
+    """The approximation band of a one-level 2-D Haar DWT, equal bit for bit to ``pywt.dwt2``.
+
+    pywt convolves along rows first, then columns, multiplying each sample by the filter tap
+    before adding; doing the same operations in the same order gives identical floats (a test
+    checks it against pywt), which matters because imwatermark's votes sit on an 18-mod-36
+    boundary. It is about ten times faster, as pywt also computes the three detail bands.
+    """
+    x = plane.astype(np.float64)
+    rows = HAAR * x[1::2] + HAAR * x[0::2]
+    out: npt.NDArray[np.float64] = HAAR * rows[:, 1::2] + HAAR * rows[:, 0::2]
+    return out
+
+
 def block_votes(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
     """Each 4x4 block's bit, in imwatermark's block order, for an RGB uint8 array."""
     h, w = rgb.shape[0] // 4 * 4, rgb.shape[1] // 4 * 4
     u = _u_plane(rgb[:h, :w])
-    # pywt itself, not a hand-written Haar step: its float rounding decides ties in the peak search
-    # and values on the 18-mod-36 boundary, and matching imwatermark bit for bit needs the same.
-    approx = np.asarray(pywt.dwt2(u, "haar")[0], dtype=np.float64)
+    approx = haar_approx(u)
     rows, cols = approx.shape[0] // _BLOCK, approx.shape[1] // _BLOCK
     blocks = (
         approx[: rows * _BLOCK, : cols * _BLOCK]

@@ -337,3 +337,12 @@ def test_camera_photos_carry_no_watermark() -> None:
         hits += [(row["file"], s) for s in result.schemes if s.band in MATCH]
     assert tested >= 50
     assert hits == []
+
+
+@pytest.mark.parametrize("shape", [(256, 256), (1024, 768), (520, 1032)])
+def test_haar_step_equals_pywt_bit_for_bit(shape: tuple[int, int]) -> None:
+    pywt = pytest.importorskip("pywt", reason="PyWavelets is the reference for the Haar step")
+    from veriscan.analyzers.provenance.watermark import haar_approx
+
+    plane = np.random.default_rng(sum(shape)).integers(0, 256, shape, dtype=np.uint8)
+    assert np.array_equal(haar_approx(plane), pywt.dwt2(plane, "haar")[0])
