@@ -16,6 +16,7 @@ from typing import Any
 
 PDQ_MODES = ("fast", "exact")
 WATERMARK_MODES = ("auto", "always", "never")
+REQUIRED_ANALYZERS = frozenset({"hashes", "filetype"})
 
 
 class SettingsError(ValueError):
@@ -40,10 +41,16 @@ class Settings:
     watermark: str = "auto"
     watermark_max_pixels: int = 4_194_304
     c2pa_trust_anchors: str = ""
+    skip: str = ""
 
     def __post_init__(self) -> None:
         if self.pdq not in PDQ_MODES:
             raise SettingsError(f"pdq must be one of {', '.join(PDQ_MODES)}, not {self.pdq!r}")
+        if self.skipped & REQUIRED_ANALYZERS:
+            raise SettingsError(
+                f"cannot skip {', '.join(sorted(self.skipped & REQUIRED_ANALYZERS))}: "
+                "every file is hashed and typed"
+            )
         if self.watermark not in WATERMARK_MODES:
             modes = ", ".join(WATERMARK_MODES)
             raise SettingsError(f"watermark must be one of {modes}, not {self.watermark!r}")
@@ -51,6 +58,11 @@ class Settings:
             value = getattr(self, f.name)
             if isinstance(value, int) and not isinstance(value, bool) and value < 0:
                 raise SettingsError(f"{f.name} must not be negative")
+
+    @property
+    def skipped(self) -> frozenset[str]:
+        """Analyzer ids left out of a run ("provenance" for a hash-only first pass)."""
+        return frozenset(s.strip() for s in self.skip.split(",") if s.strip())
 
     @property
     def effective_workers(self) -> int:

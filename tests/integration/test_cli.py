@@ -140,3 +140,26 @@ def test_show_unknown_is_usage_error(tmp_path: Path) -> None:
     invoke("case", "init", str(case), "--name", "n", "--examiner", "e")
     code, _ = invoke("show", str(case), "0" * 64)
     assert code == 2
+
+
+def test_skip_leaves_an_analyzer_out_and_records_it(tmp_path: Path, small_evidence: Path) -> None:
+    case = tmp_path / "c"
+    invoke("case", "init", str(case), "--name", "n", "--examiner", "e")
+    code, text = invoke(
+        "add", str(case), str(small_evidence), "--label", "a", "--skip", "provenance"
+    )
+    assert code == 1, text
+    code, text = invoke("status", str(case), "--json")
+    run = json.loads(text)["runs"][-1]
+    assert "provenance" not in run["analyzers"] and "pdq" in run["analyzers"]
+    assert run["settings"]["skip"] == "provenance"
+    out = tmp_path / "x.jsonl"
+    invoke("export", "jsonl", str(case), "-o", str(out))
+    assert all(json.loads(line)["ai"] is None for line in out.read_text().splitlines())
+    for bad in ("hashes", "nonsense"):
+        code, text = invoke("add", str(case), str(small_evidence), "--label", "b", "--skip", bad)
+        assert code == 2 and "skip" in text, text
+    code, text = invoke("status", str(case), "--json")
+    assert [e["label"] for e in json.loads(text)["evidence"]] == ["a"], (
+        "no evidence row on a bad flag"
+    )

@@ -44,6 +44,10 @@ PdqOpt = Annotated[
 WorkersOpt = Annotated[
     int | None, typer.Option("--workers", "-j", help="Worker processes (default: all cores).")
 ]
+SkipOpt = Annotated[
+    str | None,
+    typer.Option("--skip", help="Analyzers to leave out, comma-separated (e.g. provenance)."),
+]
 ExecutorOpt = Annotated[
     str, typer.Option("--executor", help="'local' process pool or 'inline' (debugging).")
 ]
@@ -103,6 +107,9 @@ def _run_ingest(
     executor: str,
 ) -> IngestReport:
     registry = _registry()
+    unknown = settings.skipped - set(registry.ids("analyzers"))
+    if unknown:
+        fail(f"cannot skip unknown analyzer(s): {', '.join(sorted(unknown))}")
     source = _source(registry, source_path, settings)
     existing = case.evidence(label)
     if existing:
@@ -129,7 +136,7 @@ def _run_ingest(
                 executor=executor,
                 progress=progress,
             )
-    except SourceError as exc:
+    except (SourceError, SettingsError) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         err.print("interrupted: run the same command again to resume")
@@ -172,11 +179,12 @@ def add(
     custodian: Annotated[str | None, typer.Option("--custodian")] = None,
     pdq: PdqOpt = None,
     workers: WorkersOpt = None,
+    skip: SkipOpt = None,
     executor: ExecutorOpt = "local",
     config: ConfigOpt = None,
 ) -> None:
     """Ingest an evidence item (folder, file or archive); re-run to resume after interruption."""
-    settings = _settings(config, pdq=pdq, workers=workers)
+    settings = _settings(config, pdq=pdq, workers=workers, skip=skip)
     case = _open_case(case_dir)
     report = _run_ingest(case, source, label, custodian, settings, executor)
     _print_report(report)
@@ -194,11 +202,12 @@ def scan(
     examiner: Annotated[str | None, typer.Option("--examiner")] = None,
     pdq: PdqOpt = None,
     workers: WorkersOpt = None,
+    skip: SkipOpt = None,
     executor: ExecutorOpt = "local",
     config: ConfigOpt = None,
 ) -> None:
     """One-shot triage: create or reuse a case, ingest SOURCE, write the HTML report."""
-    settings = _settings(config, pdq=pdq, workers=workers)
+    settings = _settings(config, pdq=pdq, workers=workers, skip=skip)
     if (case_dir / "case.db").exists():
         case = _open_case(case_dir)
     else:

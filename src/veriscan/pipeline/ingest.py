@@ -20,7 +20,7 @@ from veriscan.pipeline.executors import make_executor
 from veriscan.pipeline.plan import PlanStats, WorkUnit, batched_items
 from veriscan.pipeline.process import process_unit
 from veriscan.plugins import Registry
-from veriscan.settings import Settings
+from veriscan.settings import Settings, SettingsError
 from veriscan.sources.base import EvidenceSource
 from veriscan.store.case import Case, EvidenceRow
 
@@ -92,7 +92,10 @@ def ingest(
     progress: Progress | None = None,
 ) -> IngestReport:
     progress = progress or NullProgress()
-    analyzers = registry.classes("analyzers")
+    unknown = settings.skipped - set(registry.ids("analyzers"))
+    if unknown:
+        raise SettingsError(f"cannot skip unknown analyzer(s): {', '.join(sorted(unknown))}")
+    analyzers = [c for c in registry.classes("analyzers") if c.id not in settings.skipped]
     info = RunInfo(
         command=command,
         veriscan_version=__version__,
