@@ -329,12 +329,19 @@ def demo_evidence(
 ) -> None:
     """Draw a benign sample evidence set (landscapes, shapes, archives, a corrupt file)."""
     from veriscan.demo import make_demo_evidence
+    from veriscan.demo_ai import add_ai_samples
 
     try:
         made = make_demo_evidence(directory, seed=seed)
     except ValueError as exc:
         fail(str(exc))
+    samples = add_ai_samples(directory)
     out.print(str(made), highlight=False)
+    out.print(
+        f"plus {len(samples)} landscapes carrying AI-generator style metadata "
+        f"(benign prompts) in {directory / 'Downloads' / 'generated'}",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -233,6 +233,9 @@ def problem_rows(case: Case, limit: int = 10_000) -> list[dict[str, Any]]:
         return rows
 
 
+_RANK = {"conclusive": 0, "strong": 1, "indicative": 2, "none found": 3}
+
+
 def ai_summary(case: Case, top: int = 15) -> dict[str, Any]:
     """Counts per verdict, generator and evidence item, and the most frequent models and LoRAs."""
     c, loc, ev = schema.contents.c, schema.locations.c, schema.evidence.c
@@ -241,7 +244,7 @@ def ai_summary(case: Case, top: int = 15) -> dict[str, Any]:
     loras: Counter[str] = Counter()
     with case.engine.connect() as conn:
         rows = conn.execute(select(verdict, func.count()).group_by(verdict))
-        by_verdict = {r[0]: r[1] for r in rows}
+        by_verdict = dict(sorted(((r[0], r[1]) for r in rows), key=lambda vr: _RANK.get(vr[0], 9)))
         rows = conn.execute(
             select(c.ai_generator, func.count())
             .where(c.ai_generator.is_not(None))
