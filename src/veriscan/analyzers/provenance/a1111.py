@@ -2,41 +2,27 @@
 
 A1111, Forge, SD.Next, Civitai, Yodayo and several ComfyUI save nodes all write the same three-part
 text (prompt, ``Negative prompt:`` line, one ``Key: value, ...`` line), into a PNG ``parameters``
-chunk, the EXIF UserComment or an LSB "stealth" payload. Writers quote values inconsistently (JSON
-strings, bare JSON objects, bare text with commas), so the parameter line is split by a small
-forward-only scanner whose patterns cannot backtrack: evidence files can be hostile, and the text
-may be megabytes.
+chunk, the EXIF UserComment or an LSB "stealth" payload. The parameter line is split into pairs by
+``infotext.split_params``; this module finds that line and maps the pairs to typed fields.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import ClassVar
 
-import numpy as np
-
 from veriscan.analyzers.provenance.base import (
-    JSON,
-    MAX_JSON_DEPTH,
     GenerationParams,
     ImageMetadata,
     Lora,
     ProvenanceError,
 )
+from veriscan.analyzers.provenance.infotext import KEY, Pairs, split_params
 
 FAMILY = "automatic1111"
-MAX_WARNINGS = 20
-MAX_PAIRS = 2000
-MAX_JSON_TRIES = 16
-MAX_JSON_VALUE = 1 << 20
 MAX_TRAILING_LINES = 16
 
-_KEY = re.compile(r"[ \t]*+(\w[\w \-/.()+']{0,79}+):(?=\s|$)[ \t]*+")
-_QUOTED = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"', re.DOTALL)
-_NEXT_KEY = re.compile(r",[ \t]*+\w[\w \-/.()+']{0,79}+:(?=\s|$)")
-_VALUE_END = re.compile(r"\s*+(?:,|$)")
 _SIZE = re.compile(r"(\d{1,6})\s*+x\s*+(\d{1,6})")
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _EXTRA_NETWORK = re.compile(
@@ -49,7 +35,6 @@ _HASH_SCHEMES = {8: "autov1", 10: "autov2", 12: "autov3", 64: "sha256"}
 _MODEL_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".bin", ".pth")
 _TEMPLATE_KEYS = ("Template:", "Negative Template:")
 _CONTROLNET = re.compile(r"ControlNet(?: \d+)?(?: Model)?")
-_DECODER = json.JSONDecoder()
 _TEXT_FIELDS = {
     "Sampler": "sampler",
     "Schedule type": "scheduler",
@@ -58,8 +43,6 @@ _TEXT_FIELDS = {
     "VAE": "vae",
     "Version": "version",
 }
-
-Pairs = list[tuple[str, JSON]]
 
 
 class A1111Parser:
@@ -152,7 +135,7 @@ def _find_params_line(lines: list[str]) -> tuple[int, Pairs, list[str]]:
     """A1111 reads only the last line, and only if it has three pairs; it must also start with
     a key here, which JSON and prose do not. When a writer appended lines after it, a
     ``Steps:`` line among the last few is accepted instead."""
-    if _KEY.match(lines[-1]):
+    if KEY.match(lines[-1]):
         pairs, warnings = split_params(lines[-1])
         if len(pairs) >= 3:
             return len(lines) - 1, pairs, warnings
@@ -162,121 +145,6 @@ def _find_params_line(lines: list[str]) -> tuple[int, Pairs, list[str]]:
             if len(pairs) >= 3:
                 return index, pairs, warnings
     return len(lines), [], []
-
-
-def split_params(line: str) -> tuple[Pairs, list[str]]:
-    """``Key: value, Key: "quoted, value", Key: {"json": 1}`` as (key, value) pairs, in order.
-
-    Text that is not a pair (a bare comma inside an unquoted value) is joined to the value
-    before it, as the writer meant; a broken quote falls back to the next comma.
-    """
-    return _Scanner(line).pairs()
-
-
-class _Scanner:
-    """One parameter line, scanned left to right; every step moves forward.
-
-    JSON decoding is bounded: values over MAX_JSON_VALUE stay text (real ones are kilobytes and
-    Python's decoder is slow on millions of tiny objects), and a failed decode costs time
-    proportional to its input, so the number of tries per line is capped too.
-    """
-
-    def __init__(self, line: str) -> None:
-        self.line = line
-        self.json_budget = MAX_JSON_TRIES
-        self.warnings: list[str] = []
-
-    def pairs(self) -> tuple[Pairs, list[str]]:
-        line, end, pos = self.line, len(self.line), 0
-        found: list[tuple[str, JSON, list[str]]] = []
-        while pos < end:
-            if len(found) >= MAX_PAIRS:
-                self.warn(f"over {MAX_PAIRS} parameters: the rest is kept only in the raw text")
-                break
-            match = _KEY.match(line, pos)
-            if match is None:
-                following = _NEXT_KEY.search(line, pos)
-                stop = end if following is None else following.start()
-                piece = line[pos:stop]
-                if found and isinstance(found[-1][1], str):
-                    found[-1][2].append(piece)
-                elif piece.strip():
-                    self.warn(f"text outside any key: {piece.strip()[:80]!r}")
-                pos = stop + 1
-                continue
-            key = match.group(1).strip()
-            value, pos = self.value(match.end(), key)
-            found.append((key, value, []))
-        pairs: Pairs = [
-            (key, ",".join([value, *more]) if more else value) for key, value, more in found
-        ]
-        return pairs, self.warnings
-
-    def warn(self, message: str) -> None:
-        if len(self.warnings) < MAX_WARNINGS:
-            self.warnings.append(message)
-
-    def value(self, pos: int, key: str) -> tuple[JSON, int]:
-        line = self.line
-        first = line[pos : pos + 1]
-        if first == '"':
-            match = _QUOTED.match(line, pos)
-            after = None if match is None else _value_end(line, match.end())
-            if match is not None and after is not None:
-                try:
-                    text: str = json.loads(match.group())
-                except ValueError:
-                    text = match.group()[1:-1]
-                return self.json_in_string(text), after
-            self.warn(f"{key}: unterminated or malformed quoted value")
-        elif first in ("{", "[") and self.json_budget > 0:
-            self.json_budget -= 1
-            window = line[pos : pos + MAX_JSON_VALUE]
-            try:
-                value, stop = _DECODER.raw_decode(window)
-            except (ValueError, RecursionError):
-                return _plain(line, pos)
-            after = _value_end(line, pos + stop)
-            if after is not None and _shallow(window[:stop]):
-                return value, after
-        return _plain(line, pos)
-
-    def json_in_string(self, text: str) -> JSON:
-        if text[:1] not in "{[" or text[-1:] not in "}]" or len(text) > MAX_JSON_VALUE:
-            return text
-        if self.json_budget <= 0:
-            return text
-        self.json_budget -= 1
-        try:
-            parsed = _DECODER.decode(text)
-        except (ValueError, RecursionError):
-            return text
-        return parsed if _shallow(text) else text
-
-
-def _plain(line: str, pos: int) -> tuple[str, int]:
-    comma = line.find(",", pos)
-    stop = len(line) if comma < 0 else comma
-    return line[pos:stop].strip(), stop + 1
-
-
-def _value_end(line: str, pos: int) -> int | None:
-    """Where the next pair starts when a quoted or JSON value ends at ``pos``; None if text
-    follows it before the comma (then the value is not what it seemed)."""
-    match = _VALUE_END.match(line, pos)
-    return None if match is None else match.end()
-
-
-def _shallow(text: str) -> bool:
-    """Whether decoded JSON nests within MAX_JSON_DEPTH, so reports and the store can serialise
-    it; counted on the text with strings removed, in numpy, as values can be megabytes."""
-    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
-        return True
-    skeleton = np.frombuffer(_QUOTED.sub("", text).encode("utf-8", "replace"), np.uint8)
-    opens = (skeleton == ord("[")) | (skeleton == ord("{"))
-    closes = (skeleton == ord("]")) | (skeleton == ord("}"))
-    depth = np.cumsum(opens.astype(np.int32) - closes.astype(np.int32))
-    return int(depth.max(initial=0)) <= MAX_JSON_DEPTH
 
 
 def _apply_pairs(out: GenerationParams, pairs: Pairs) -> None:

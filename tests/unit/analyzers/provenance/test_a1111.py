@@ -16,13 +16,14 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from veriscan.analyzers.provenance.a1111 import A1111Parser, parse_infotext, split_params
+from veriscan.analyzers.provenance.a1111 import A1111Parser, parse_infotext
 from veriscan.analyzers.provenance.base import (
     GenerationParams,
     ImageMetadata,
     Lora,
     ProvenanceError,
 )
+from veriscan.analyzers.provenance.infotext import split_params
 from veriscan.analyzers.provenance.metadata import read_metadata
 from veriscan.analyzers.provenance.stealth import read_stealth
 
