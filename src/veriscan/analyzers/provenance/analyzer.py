@@ -69,6 +69,7 @@ class ProvenanceAnalyzer(Analyzer):
             meta = read_metadata(ctx.data, ctx.name)
         except ProvenanceError as exc:
             return [Problem(self.id, str(exc), "provenance-unreadable")]
+        problems += [Problem(self.id, text, "metadata-damaged") for text in meta.problems]
         pixels = _once(meta, ctx)
         evidence: list[Evidence] = []
 

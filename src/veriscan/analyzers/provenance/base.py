@@ -116,6 +116,8 @@ class ImageMetadata:
     iptc: dict[tuple[int, int], list[bytes]] = field(default_factory=dict)
     data: bytes = b""
     pixels: Callable[[], Image.Image] | None = None
+    problems: list[str] = field(default_factory=list)
+    """Damage found while reading (a truncated chunk, unreadable EXIF): reported, not fatal."""
 
 
 class GeneratorParser(Protocol):

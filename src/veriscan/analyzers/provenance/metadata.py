@@ -16,6 +16,7 @@ from PIL import Image, ImageFile, IptcImagePlugin, PngImagePlugin, UnidentifiedI
 from veriscan.analyzers.decode import EXIF_IFD, init_pillow
 from veriscan.analyzers.image import USER_COMMENT, user_comment
 from veriscan.analyzers.provenance.base import MAX_TEXT_BYTES, ImageMetadata, ProvenanceError
+from veriscan.analyzers.provenance.pngchunks import read_png_chunks
 
 XMP_KEYS = ("xmp", "XML:com.adobe.xmp")
 
@@ -58,7 +59,8 @@ def read_metadata(data: bytes, name: str) -> ImageMetadata:
             data=data,
             pixels=functools.partial(_pixels, data),
         )
-        texts: dict[str, Any] = dict(getattr(img, "text", None) or {})
+        png = read_png_chunks(data) if img.format == "PNG" else None
+        texts: dict[str, Any] = dict(png.text) if png else {}
         for key, value in img.info.items():
             if isinstance(key, str) and key not in texts and isinstance(value, str | bytes):
                 if key in ("exif", "icc_profile", "transparency", "dpi"):
@@ -72,19 +74,27 @@ def read_metadata(data: bytes, name: str) -> ImageMetadata:
             if key in meta.text:
                 meta.xmp = meta.text[key]
                 break
-        _read_exif(img, meta)
+        if png is not None:
+            meta.problems.extend(png.problems)
+        try:
+            exif = img.getexif() if png is None else Image.Exif()
+            if png is not None and png.exif:
+                exif.load(png.exif)
+        except Exception as exc:  # damaged EXIF: the other signals still count
+            meta.problems.append(f"EXIF unreadable: {exc}")
+        else:
+            _read_exif(exif, meta)
         _read_iptc(img, meta)
     return meta
 
 
-def _read_exif(img: Image.Image, meta: ImageMetadata) -> None:
+def _read_exif(exif: Image.Exif, meta: ImageMetadata) -> None:
     try:
-        exif = img.getexif()
         tags: dict[int, Any] = dict(exif)
         if EXIF_IFD in tags:
             tags.update(exif.get_ifd(EXIF_IFD))
     except Exception as exc:  # damaged EXIF: the other signals still count
-        meta.text.setdefault("__exif_error__", f"EXIF unreadable: {exc}")
+        meta.problems.append(f"EXIF unreadable: {exc}")
         return
     meta.exif = tags
     comment = tags.get(USER_COMMENT)
