@@ -163,3 +163,17 @@ def test_skip_leaves_an_analyzer_out_and_records_it(tmp_path: Path, small_eviden
     assert [e["label"] for e in json.loads(text)["evidence"]] == ["a"], (
         "no evidence row on a bad flag"
     )
+
+
+def test_show_text_view_and_literal_labels(tmp_path: Path, small_evidence: Path) -> None:
+    case = tmp_path / "c"
+    invoke("case", "init", str(case), "--name", "Op [x]", "--examiner", "e")
+    label = "[bold]phone[/bold]"
+    invoke("add", str(case), str(small_evidence / "DCIM"), "--label", label, "-j", "1")
+    code, text = invoke("status", str(case))
+    assert code == 0 and label in text and "Op [x]" in text
+    code, text = invoke("show", str(case), "IMG_0001.JPG")
+    assert code == 0, text
+    sha = hashlib.sha256((small_evidence / "DCIM" / "IMG_0001.JPG").read_bytes()).hexdigest()
+    assert sha in text and "AI-generation evidence: none found" in text
+    assert "absence of evidence" in text

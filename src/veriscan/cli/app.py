@@ -14,9 +14,11 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from veriscan import __version__
 from veriscan.cli.progress import ScanProgress
+from veriscan.cli.render import render_content
 from veriscan.pipeline.ingest import IngestReport, ingest
 from veriscan.plugins import PluginError, Registry, load_registry
 from veriscan.settings import Settings, SettingsError, load_settings
@@ -63,7 +65,7 @@ ConfigOpt = Annotated[
 
 
 def fail(message: str) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(2)
 
 
@@ -120,7 +122,9 @@ def _run_ingest(
                 "choose another --label for a different source"
             )
         if evidence.completed_at:
-            err.print(f"{label}: already ingested completely; checking for anything missing")
+            err.print(
+                f"{label}: already ingested completely; checking for anything missing", markup=False
+            )
     else:
         evidence = case.add_evidence(label, custodian, source.id, str(source.path))
     command = " ".join(["veriscan", *sys.argv[1:]])
@@ -151,9 +155,10 @@ def _print_report(report: IngestReport) -> None:
         f"{report.bytes_read / 1e6:.1f} MB read in {report.seconds:.1f}s ({rate:.1f} files/s), "
         f"{report.problems} problems",
         highlight=False,
+        markup=False,
     )
     if report.acquisition_hash:
-        out.print(f"acquisition hash: {report.acquisition_hash}", highlight=False)
+        out.print(f"acquisition hash: {report.acquisition_hash}", highlight=False, markup=False)
 
 
 @case_app.command("init")
@@ -168,7 +173,7 @@ def case_init(
         Case.init(directory, name, examiner, agency).close()
     except CaseError as exc:
         fail(str(exc))
-    out.print(f"case created: {directory}", highlight=False)
+    out.print(f"case created: {directory}", highlight=False, markup=False)
 
 
 @app.command()
@@ -221,7 +226,7 @@ def scan(
     )
     _print_report(report)
     path = _write_report(case, case_dir / "report.html", thumbnails=False)
-    out.print(f"report: {path}", highlight=False)
+    out.print(f"report: {path}", highlight=False, markup=False)
     raise typer.Exit(1 if report.problems else 0)
 
 
@@ -236,21 +241,22 @@ def status(
         print(json.dumps(s, indent=2, default=str))
         return
     c = s["case"]
-    out.print(f"[bold]{c['name']}[/bold] (examiner {c['examiner']})")
+    out.print(f"[bold]{escape(c['name'])}[/bold] (examiner {escape(c['examiner'])})")
     for e in s["evidence"]:
         state = "complete" if e["completed_at"] else "incomplete"
         out.print(
             f"  {e['label']}: {e['locations']} locations, {state}, "
             f"acquisition hash {e['acquisition_hash'] or '-'}",
             highlight=False,
+            markup=False,
         )
     out.print(
         f"{s['locations']} locations, {s['contents']} unique contents, {s['problems']} problems"
     )
     for mime, n in s["by_type"].items():
-        out.print(f"  {mime}: {n}", highlight=False)
+        out.print(f"  {mime}: {n}", highlight=False, markup=False)
     for code, n in s["problems_by_code"].items():
-        out.print(f"  problem {code}: {n}", highlight=False)
+        out.print(f"  problem {code}: {n}", highlight=False, markup=False)
 
 
 @app.command()
@@ -272,7 +278,7 @@ def show(
         print(json.dumps(objects if len(objects) > 1 else objects[0], indent=2, default=str))
         return
     for obj in objects:
-        out.print_json(data=obj, default=str)
+        render_content(out, obj)
 
 
 @export_app.command("jsonl")
@@ -292,7 +298,7 @@ def export_jsonl(
     else:
         with output.open("w", encoding="utf-8") as fh:
             n = JsonlExporter().write(case, fh, prompts=prompts)
-    err.print(f"{n} records exported", highlight=False)
+    err.print(f"{n} records exported", highlight=False, markup=False)
 
 
 def _write_report(case: Case, path: Path, thumbnails: bool, prompts: bool = False) -> Path:
@@ -319,7 +325,7 @@ def report(
     if thumbnails and case_dir.resolve() not in path.resolve().parents:
         fail("a report with thumbnails is evidence: write it inside the case folder")
     path = _write_report(case, path, thumbnails, prompts)
-    out.print(f"report: {path}", highlight=False)
+    out.print(f"report: {path}", highlight=False, markup=False)
 
 
 @app.command("demo-evidence")
@@ -336,11 +342,12 @@ def demo_evidence(
     except ValueError as exc:
         fail(str(exc))
     samples = add_ai_samples(directory)
-    out.print(str(made), highlight=False)
+    out.print(str(made), highlight=False, markup=False)
     out.print(
         f"plus {len(samples)} landscapes carrying AI-generator style metadata "
         f"(benign prompts) in {directory / 'Downloads' / 'generated'}",
         highlight=False,
+        markup=False,
     )
 
 

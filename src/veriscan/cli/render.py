@@ -1,0 +1,103 @@
+"""`veriscan show` for a person: the facts an examiner reads first, then the AI evidence.
+
+The JSON form (`--json`) stays the complete record; this view leaves out nothing that changes a
+decision, but drops raw graphs and per-check details that only matter when reading the JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+PARAM_FIELDS = (
+    "generator",
+    "version",
+    "model",
+    "model_hash",
+    "model_hash_scheme",
+    "vae",
+    "seed",
+    "steps",
+    "sampler",
+    "scheduler",
+    "cfg",
+    "width",
+    "height",
+    "prompt",
+    "negative_prompt",
+)
+
+
+def _kv(title: str, rows: list[tuple[str, Any]]) -> Table:
+    table = Table(title=title, show_header=False, title_justify="left", expand=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, value in rows:
+        if value not in (None, "", [], {}):
+            table.add_row(Text(key), Text(str(value)))
+    return table
+
+
+def render_content(console: Console, obj: dict[str, Any]) -> None:
+    if obj.get("content", True) is None:
+        console.print(Text(f"{obj['locator']}: no readable content", style="bold"))
+        for p in obj["problems"]:
+            console.print(Text(f"  problem [{p['code']}] {p['analyzer']}: {p['message']}"))
+        return
+    image = obj.get("image") or {}
+    pdq = obj.get("pdq") or {}
+    console.print(
+        _kv(
+            "File",
+            [
+                ("SHA-256", obj["sha256"]),
+                ("MD5", obj["md5"]),
+                ("SHA-1", obj["sha1"]),
+                ("size", obj["size"]),
+                ("type", obj["mime"]),
+                ("image", f"{image['width']}x{image['height']}" if image else None),
+                (
+                    "PDQ",
+                    f"{pdq['hash']} (quality {pdq['quality']}, {pdq['mode']})" if pdq else None,
+                ),
+            ],
+        )
+    )
+    locations = Table(
+        "evidence", "locator", "mtime", "note", title="Locations", title_justify="left"
+    )
+    for loc in obj["locations"]:
+        note = "extension does not match content" if loc.get("extension_mismatch") else ""
+        cells = (loc["evidence"], loc["locator"], str(loc.get("mtime") or ""), note)
+        locations.add_row(*(Text(c) for c in cells))
+    console.print(locations)
+    if obj.get("exif"):
+        console.print(_kv("EXIF", sorted(obj["exif"].items())))
+    ai = obj.get("ai")
+    if ai:
+        generator = f" ({ai['generator']})" if ai.get("generator") else ""
+        console.print(Text(f"AI-generation evidence: {ai['verdict']}{generator}", style="bold"))
+        console.print(Text(ai["explanation"]))
+        for params in ai.get("params", []):
+            console.print(
+                _kv(
+                    f"Generation parameters from {params['source']}",
+                    [(key, params.get(key)) for key in PARAM_FIELDS]
+                    + [
+                        (
+                            "LoRAs",
+                            ", ".join(
+                                f"{lo['name']}"
+                                + (f":{lo['weight']}" if lo.get("weight") is not None else "")
+                                for lo in params.get("loras", [])
+                            ),
+                        )
+                    ],
+                )
+            )
+    for p in obj["problems"]:
+        where = f" at {p['locator']}" if p.get("locator") else ""
+        console.print(Text(f"problem [{p['code']}] {p['analyzer']}{where}: {p['message']}"))
