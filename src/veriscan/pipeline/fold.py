@@ -21,6 +21,7 @@ _PROMOTED: dict[tuple[str, str], str] = {
     ("pdq", "quality"): "pdq_quality",
     ("pdq", "mode"): "pdq_mode",
     ("provenance", "ai"): "ai",
+    ("models", "model"): "model",
 }
 
 

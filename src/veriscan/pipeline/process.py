@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, bindparam, create_engine, select
 
 from veriscan.analyzers.base import Analyzer, FileContext, StreamingAnalyzer
 from veriscan.analyzers.filetype import HEAD_BYTES, extension_mismatch, sniff_mime
+from veriscan.analyzers.models.formats import sniff_model
 from veriscan.model import (
     ContentRecord,
     Digest,
@@ -127,7 +128,8 @@ class UnitProcessor:
         mime = sniff_mime(head)
         record.extension_mismatch = extension_mismatch(record.locator.name, mime)
         wanted = [a for a in self.whole if a.wants(mime)]
-        container = is_archive(mime)
+        # A PyTorch checkpoint is a zip, but its members are tensor blobs, not evidence files.
+        container = is_archive(mime) and sniff_model(head) != "pytorch-zip"
         with self._spool_if(container and record.locator.depth > 0) as spool:
             try:
                 findings, data = self._read_all(stream, head, record, wanted, spool)

@@ -278,6 +278,9 @@ class Case:
             "ai_verdict": rec.ai["verdict"] if rec.ai else None,
             "ai_generator": rec.ai.get("generator") if rec.ai else None,
             "ai": rec.ai,
+            "model_kind": rec.model.get("kind") if rec.model else None,
+            "model_family": rec.model.get("family") if rec.model else None,
+            "model": rec.model,
             "thumbnail": thumb,
             "run_id": run_id,
         }

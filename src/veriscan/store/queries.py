@@ -141,6 +141,7 @@ def _object(row: Any, locs: list[dict[str, Any]], probs: ProblemIndex) -> dict[s
         "pdq": pdq,
         "problems": problems,
         "ai": row["ai"],
+        "model": row["model"],
         "findings": row["findings"] or {},
         "thumbnail": row["thumbnail"],
     }

@@ -81,6 +81,9 @@ contents = Table(
     Column("ai_verdict", String(16), index=True),
     Column("ai_generator", String(128), index=True),
     Column("ai", JSON),
+    Column("model_kind", String(32), index=True),
+    Column("model_family", String(32), index=True),
+    Column("model", JSON),
     Column("thumbnail", Text),
     Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
 )

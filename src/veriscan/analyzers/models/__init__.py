@@ -1,0 +1,1 @@
+"""AI model files (checkpoints, LoRAs, embeddings) identified from their content, never loaded."""
