@@ -22,6 +22,7 @@ from veriscan.analyzers.models.formats import (
     sniff_model,
 )
 from veriscan.analyzers.models.hashes import ModelHasher
+from veriscan.analyzers.models.onnx import read_onnx, sniff_onnx
 from veriscan.analyzers.models.training import training_leads
 from veriscan.model import Attribute, Fact, Problem
 
@@ -56,7 +57,8 @@ class _ModelState(StreamState):
 
     def _decide(self) -> None:
         self._decided = True
-        self._format = sniff_model(bytes(self._head[:SNIFF_BYTES]))
+        head = bytes(self._head[:SNIFF_BYTES])
+        self._format = sniff_model(head) or ("onnx" if sniff_onnx(head) else None)
         if self._format is None:
             self._head = bytearray()
         else:
@@ -109,6 +111,9 @@ class _ModelState(StreamState):
             torch = reader(head)
             found = classify(torch.shape_map(), {})
             return {**found.to_json(), "pickle": torch.to_json()}
+        if self._format == "onnx":
+            onnx = read_onnx(head)
+            return {"kind": onnx.kind, "family": "unknown", "onnx": onnx.to_json()}
         if self._format == "diffusers-index":
             index = read_diffusers_index(head)
             return {
