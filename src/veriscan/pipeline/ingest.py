@@ -23,6 +23,7 @@ from veriscan.plugins import Registry
 from veriscan.settings import Settings, SettingsError
 from veriscan.sources.base import EvidenceSource
 from veriscan.store.case import Case, EvidenceRow
+from veriscan.toolchain.refresh import refresh_toolchain
 
 
 class Progress(Protocol):
@@ -52,6 +53,8 @@ class IngestReport:
     problems: int = 0
     seconds: float = 0.0
     acquisition_hash: str | None = None
+    links: int = 0
+    installs: int = 0
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -136,6 +139,8 @@ def ingest(
         report.files_seen, report.files_skipped = stats.items_seen, stats.items_skipped
         report.acquisition_hash, method = acquisition_hash(case, evidence)
         case.complete_evidence(evidence.id, report.acquisition_hash, method)
+        toolchain = refresh_toolchain(case)
+        report.links, report.installs = toolchain.links, toolchain.installs
         report.status = "completed"
     except BaseException:
         report.status = "interrupted"

@@ -18,6 +18,7 @@ from veriscan import __version__
 from veriscan.reports.base import Exporter
 from veriscan.store.case import Case, now
 from veriscan.store.queries import ai_summary, content_objects, problem_rows, summary
+from veriscan.toolchain.summary import toolchain_summary
 
 BLUR_RADIUS = 12
 MAX_ROWS = 20_000
@@ -57,6 +58,7 @@ class HtmlExporter(Exporter):
         html = env.get_template("report.html").render(
             s=summary(case),
             ai=ai_summary(case),
+            toolchain=toolchain_summary(case),
             prompts=prompts,
             files=files,
             truncated=truncated,

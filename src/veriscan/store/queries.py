@@ -50,6 +50,21 @@ def _locations(conn: Connection, shas: Sequence[str]) -> dict[str, list[dict[str
     return out
 
 
+def _produced_with(conn: Connection, shas: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    lk = schema.links.c
+    q = (
+        select(lk.image_sha256, lk.model_sha256, lk.role, lk.strength, lk.via)
+        .where(lk.image_sha256.in_(shas))
+        .order_by(lk.image_sha256, lk.role, lk.model_sha256)
+    )
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in conn.execute(q):
+        out[r.image_sha256].append(
+            {"sha256": r.model_sha256, "role": r.role, "strength": r.strength, "via": r.via}
+        )
+    return out
+
+
 Place = tuple[int, str]
 ProblemIndex = tuple[dict[str, list[dict[str, Any]]], dict[Place, list[dict[str, Any]]]]
 
@@ -113,8 +128,10 @@ def content_objects(
             locs = _locations(side, keys)
             places = [(loc["_evidence_id"], loc["locator"]) for ls in locs.values() for loc in ls]
             probs = _problems(side, keys, places)
+            produced = _produced_with(side, keys)
             for row in batch:
                 obj = _object(row, locs.get(row["sha256"], []), probs)
+                obj["produced_with"] = produced.get(row["sha256"], [])
                 yield obj if prompts else withhold_prompts(obj)
 
 

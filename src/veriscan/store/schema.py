@@ -73,17 +73,17 @@ contents = Table(
     Column("mime", String(128), nullable=False),
     Column("width", Integer),
     Column("height", Integer),
-    Column("exif", JSON),
+    Column("exif", JSON(none_as_null=True)),
     Column("pdq_hash", String(64)),
     Column("pdq_quality", Integer),
     Column("pdq_mode", String(8)),
     Column("findings", JSON, nullable=False),
     Column("ai_verdict", String(16), index=True),
     Column("ai_generator", String(128), index=True),
-    Column("ai", JSON),
+    Column("ai", JSON(none_as_null=True)),
     Column("model_kind", String(32), index=True),
     Column("model_family", String(32), index=True),
-    Column("model", JSON),
+    Column("model", JSON(none_as_null=True)),
     Column("thumbnail", Text),
     Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
 )
@@ -105,6 +105,28 @@ locations = Table(
     Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
     UniqueConstraint("evidence_id", "locator", name="uq_location"),
     Index("ix_locations_sha256", "sha256"),
+)
+
+links = Table(
+    "links",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("image_sha256", String(64), nullable=False, index=True),
+    Column("model_sha256", String(64), nullable=False, index=True),
+    Column("role", String(32), nullable=False),
+    Column("strength", String(16), nullable=False),
+    Column("via", Text, nullable=False),
+    UniqueConstraint("image_sha256", "model_sha256", "role", name="uq_link"),
+)
+
+installs = Table(
+    "installs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("evidence_id", Integer, ForeignKey("evidence.id"), nullable=False, index=True),
+    Column("app", String(32), nullable=False),
+    Column("root", Text, nullable=False),
+    Column("details", JSON, nullable=False),
 )
 
 problems = Table(
