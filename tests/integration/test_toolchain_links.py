@@ -37,14 +37,20 @@ def checkpoint() -> bytes:
     return bytes(st.save(tensors, metadata={"format": "pt"}))
 
 
-def lora() -> bytes:
+def lora(base_sha256: str) -> bytes:
     key = "lora_unet_input_blocks_1_1_transformer_blocks_0_attn2_to_k"
     tensors = {
         f"{key}.lora_down.weight": np.ones((4, 768), np.float16),
         f"{key}.lora_up.weight": np.ones((320, 4), np.float16),
         f"{key}.alpha": np.ones((), np.float16),
     }
-    return bytes(st.save(tensors, metadata={"ss_output_name": "harbourStyle", "ss_v2": "False"}))
+    metadata = {
+        "ss_output_name": "harbourStyle",
+        "ss_v2": "False",
+        "ss_sd_model_name": "harbourMix_v2.safetensors",
+        "ss_new_sd_model_hash": base_sha256,
+    }
+    return bytes(st.save(tensors, metadata=metadata))
 
 
 def png(text: dict[str, str]) -> bytes:
@@ -57,7 +63,8 @@ def png(text: dict[str, str]) -> bytes:
 
 
 def test_images_link_to_models_across_devices(tmp_path: Path) -> None:
-    ckpt, lo = checkpoint(), lora()
+    ckpt = checkpoint()
+    lo = lora(hashlib.sha256(ckpt).hexdigest())
     autov2 = hashlib.sha256(ckpt).hexdigest()[:10]
     n = int.from_bytes(lo[:8], "little")
     addnet12 = hashlib.sha256(lo[8 + n :]).hexdigest()[:12]
@@ -145,6 +152,11 @@ def test_images_link_to_models_across_devices(tmp_path: Path) -> None:
         (p["sha256"], p["role"], p["strength"]) for p in objs["by_name.png"]["produced_with"]
     }
     assert by_name == {(ckpt_sha, "checkpoint", "name")}
+
+    trained = objs["webui/models/Lora/harbour_style.safetensors"]["produced_with"]
+    assert [(p["sha256"], p["role"], p["strength"]) for p in trained] == [
+        (ckpt_sha, "base-model", "hash")
+    ], "the LoRA's training base model is on the same laptop"
 
     summary = toolchain_summary(case)
     cross = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, delete, insert, or_, select
 
@@ -54,7 +55,7 @@ def _names(locators: list[str], output_name: str | None) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def _model_files(conn: Connection) -> Iterator[ModelFile]:
+def _model_files(conn: Connection) -> Iterator[tuple[ModelFile, dict[str, Any] | None]]:
     c, loc = schema.contents.c, schema.locations.c
     rows = conn.execute(select(c.sha256, c.model).where(c.model_kind.is_not(None)))
     for sha, model in rows.all():
@@ -62,12 +63,47 @@ def _model_files(conn: Connection) -> Iterator[ModelFile]:
             continue
         locators = [r[0] for r in conn.execute(select(loc.locator).where(loc.sha256 == sha))]
         training = model.get("training") or {}
-        yield ModelFile(
+        found = ModelFile(
             sha256=sha,
             kind=str(model.get("kind") or "unknown"),
             hashes={k: str(v) for k, v in (model.get("hashes") or {}).items()},
             names=_names(locators, training.get("output_name")),
         )
+        yield found, training.get("base_model")
+
+
+def _base_model_links(
+    models: list[tuple[ModelFile, dict[str, Any] | None]], index: ModelIndex
+) -> list[dict[str, str]]:
+    """A trained LoRA names the checkpoint it was trained on; link it when that file is here too."""
+    rows = []
+    for model, base in models:
+        if not base:
+            continue
+        refs = [
+            {
+                "model": base.get("name"),
+                "model_hash": base.get("new_hash"),
+                "model_hash_scheme": "sha256",
+            },
+            {
+                "model": base.get("name"),
+                "model_hash": base.get("hash"),
+                "model_hash_scheme": "autov1",
+            },
+        ]
+        for link in index.link(refs):
+            if link.role == "checkpoint" and link.model_sha256 != model.sha256:
+                rows.append(
+                    {
+                        "image_sha256": model.sha256,
+                        "model_sha256": link.model_sha256,
+                        "role": "base-model",
+                        "strength": link.strength,
+                        "via": link.via,
+                    }
+                )
+    return rows
 
 
 def _link_images(conn: Connection, index: ModelIndex) -> int:
@@ -119,8 +155,13 @@ def _file_rows(conn: Connection, evidence_id: int) -> Iterator[FileRow]:
 
 def refresh_toolchain(case: Case) -> ToolchainSummary:
     with case.engine.begin() as conn:
-        index = ModelIndex(list(_model_files(conn)))
+        models = list(_model_files(conn))
+        index = ModelIndex([m for m, _ in models])
         links = _link_images(conn, index)
+        base_links = _base_model_links(models, index)
+        if base_links:
+            conn.execute(insert(schema.links), base_links)
+            links += len(base_links)
         conn.execute(delete(schema.installs))
         installs = 0
         evidence_ids = [r[0] for r in conn.execute(select(schema.evidence.c.id))]
