@@ -106,13 +106,14 @@ def _base_model_links(
     return rows
 
 
-def _link_images(conn: Connection, index: ModelIndex) -> int:
+def _link_images(conn: Connection, reader: Connection, index: ModelIndex) -> int:
+    """Streams the images through a second (read) connection so memory stays one batch."""
     c = schema.contents.c
     conn.execute(delete(schema.links))
     query = select(c.sha256, c.ai).where(c.ai_verdict.in_(["conclusive", "strong", "indicative"]))
     total = 0
     rows = []
-    for sha, ai in conn.execute(query).all():
+    for sha, ai in reader.execute(query.execution_options(yield_per=BATCH)):
         for link in index.link((ai or {}).get("params") or []):
             rows.append(
                 {
@@ -157,7 +158,12 @@ def refresh_toolchain(case: Case) -> ToolchainSummary:
     with case.engine.begin() as conn:
         models = list(_model_files(conn))
         index = ModelIndex([m for m, _ in models])
-        links = _link_images(conn, index)
+        if not models:
+            conn.execute(delete(schema.links))
+            links = 0
+        else:
+            with case.engine.connect() as reader:
+                links = _link_images(conn, reader, index)
         base_links = _base_model_links(models, index)
         if base_links:
             conn.execute(insert(schema.links), base_links)
