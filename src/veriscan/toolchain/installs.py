@@ -191,7 +191,7 @@ class _Scan:
         if row.mime and row.mime.startswith("image/"):
             if _has_output_segment(folder):
                 self._image(folder, row.mtime)
-        elif _ext(name) in _ARTEFACT_EXTENSIONS or "/log" in f"/{folder}":
+        elif _may_be_artefact(folder, name):
             self.artefacts.setdefault(folder, []).append(name)
 
     def _file_markers(self, locator: str) -> None:
@@ -239,6 +239,28 @@ def _identify(markers: set[str]) -> list[str]:
     matched = [app for app, sigs in SIGNATURES.items() if any(s <= markers for s in sigs)]
     family = [a for a in WEBUI_FAMILY if a in matched]
     return [a for a in matched if a not in WEBUI_FAMILY or a == family[0]]
+
+
+_CONFIG_NAMES = frozenset(p.rsplit("/", 1)[-1] for p in CONFIG_ROOT_FILES) | CONFIG_ANYWHERE
+
+
+def _may_be_artefact(folder: str, name: str) -> bool:
+    """What ``_classify`` could accept under some root; anything else is dropped during the pass,
+    so memory follows the number of artefacts, not the number of files on the device."""
+    ext = _ext(name)
+    if ext not in _ARTEFACT_EXTENSIONS and "/log" not in f"/{folder}":
+        return False
+    low = name.lower()
+    dirs = folder.lower().split("/")
+    return (
+        low in _CONFIG_NAMES
+        or low == "styles.csv"
+        or (ext == ".json" and ("styles" in dirs or "workflows" in dirs))
+        or ext == ".log"
+        or "logs" in dirs
+        or "log" in dirs
+        or (ext in MODEL_EXTENSIONS and "models" in dirs)
+    )
 
 
 def _classify(rel: str) -> str | None:
