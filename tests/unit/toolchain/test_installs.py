@@ -234,3 +234,15 @@ def test_200k_rows_is_linear() -> None:
     (inst,) = find_installs(iter(data))
     assert time.monotonic() - start < 10
     assert len(inst.outputs) == 100 and sum(o.images for o in inst.outputs) == 10_000
+
+
+def test_only_possible_artefacts_are_kept_during_the_pass() -> None:
+    from veriscan.toolchain.installs import _may_be_artefact
+
+    assert not _may_be_artefact("Documents/notes", "shopping.txt")
+    assert not _may_be_artefact("Pictures", "holiday.json")
+    assert _may_be_artefact("sd/webui", "params.txt")
+    assert _may_be_artefact("ComfyUI/user/default/workflows", "harbour.json")
+    assert _may_be_artefact("webui/log", "log.csv")
+    assert _may_be_artefact("webui/models/Lora", "style.safetensors")
+    assert not _may_be_artefact("Downloads", "style.safetensors")
