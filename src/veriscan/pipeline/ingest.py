@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import signal
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from veriscan import __version__
 from veriscan.model import RunInfo, UnitResult
@@ -56,6 +57,35 @@ class IngestReport:
     links: int = 0
     installs: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+
+
+class DeferredInterrupt:
+    """Ctrl-C lands between unit commits, never inside one.
+
+    A KeyboardInterrupt raised inside a database commit can leave the connection unusable, and the
+    run record then cannot be closed; deferring it to the next unit boundary keeps every commit
+    whole. Only the main thread can own signal handlers; elsewhere Ctrl-C behaves as usual.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> DeferredInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.requested = True
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _estimate(source: EvidenceSource, progress: Progress, stop: threading.Event) -> None:
@@ -134,14 +164,17 @@ def ingest(
     pool = make_executor(executor, settings.effective_workers)
     try:
         window = settings.effective_workers * 2
-        for result in pool.map_unordered(process_unit, units(), window):
-            _commit(case, evidence, run_id, result, report, progress)
-        report.files_seen, report.files_skipped = stats.items_seen, stats.items_skipped
-        report.acquisition_hash, method = acquisition_hash(case, evidence)
-        case.complete_evidence(evidence.id, report.acquisition_hash, method)
-        toolchain = refresh_toolchain(case)
-        report.links, report.installs = toolchain.links, toolchain.installs
-        report.status = "completed"
+        with DeferredInterrupt() as interrupt:
+            for result in pool.map_unordered(process_unit, units(), window):
+                _commit(case, evidence, run_id, result, report, progress)
+                interrupt.check()
+            # Once every unit is in, the closing steps are short: finish them even after Ctrl-C.
+            report.files_seen, report.files_skipped = stats.items_seen, stats.items_skipped
+            report.acquisition_hash, method = acquisition_hash(case, evidence)
+            case.complete_evidence(evidence.id, report.acquisition_hash, method)
+            toolchain = refresh_toolchain(case)
+            report.links, report.installs = toolchain.links, toolchain.installs
+            report.status = "completed"
     except BaseException:
         report.status = "interrupted"
         raise
