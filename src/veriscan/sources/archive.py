@@ -64,7 +64,6 @@ BROKEN_INPUT: Final = (
     lzma.LZMAError,
     tarfile.TarError,
     zipfile.BadZipFile,
-    NotImplementedError,  # what zipfile raises for an unsupported compression method
 )
 _DRIVE: Final = re.compile(r"[A-Za-z]:")
 

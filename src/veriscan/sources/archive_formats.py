@@ -71,10 +71,17 @@ def read_zip(stream: BinaryIO, budget: ExpansionBudget) -> Iterator[Entry]:
             raise ArchiveError(f"zip archive is truncated: {lost} member(s) lie past its end")
 
 
+ZIP_METHODS: frozenset[int] = frozenset(
+    {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+)
+
+
 def _zip_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: ExpansionBudget) -> Entry:
     what = f"zip member {info.filename!r}"
 
     def source() -> Forward:
+        if info.compress_type not in ZIP_METHODS:
+            raise ArchiveError(f"{what}: compression method {info.compress_type} is not supported")
         with reading(what):
             handle = archive.open(info)
         meter = Meter(budget, lambda: info.compress_size)

@@ -520,3 +520,16 @@ def test_7z_crc_mismatch_surfaces_from_read(tmp_path: Path) -> None:
     data[32] ^= 0xFF
     with pytest.raises(ArchiveError, match="CRC"):
         _drain(iter_members(io.BytesIO(bytes(data)), SEVEN, budget()))
+
+
+def test_unknown_zip_compression_method_is_an_archive_error() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("odd.bin", b"payload")
+    raw = bytearray(buf.getvalue())
+    for sig, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        pos = raw.find(sig)
+        raw[pos + offset : pos + offset + 2] = struct.pack("<H", 99)
+    member = next(iter_members(io.BytesIO(bytes(raw)), ZIP, budget()))
+    with pytest.raises(ArchiveError, match="compression method 99"):
+        member.open()
