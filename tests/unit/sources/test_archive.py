@@ -530,6 +530,7 @@ def test_unknown_zip_compression_method_is_an_archive_error() -> None:
     for sig, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
         pos = raw.find(sig)
         raw[pos + offset : pos + offset + 2] = struct.pack("<H", 99)
-    member = next(iter_members(io.BytesIO(bytes(raw)), ZIP, budget()))
+    members = iter_members(io.BytesIO(bytes(raw)), ZIP, budget())
+    member = next(members)
     with pytest.raises(ArchiveError, match="compression method 99"):
         member.open()
