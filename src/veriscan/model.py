@@ -122,9 +122,6 @@ class Finding:
     version: str
     facts: list[Fact] = field(default_factory=list)
 
-    def attributes(self) -> dict[str, JSON]:
-        return {f.name: f.value for f in self.facts if isinstance(f, Attribute)}
-
 
 @dataclass
 class ContentRecord:

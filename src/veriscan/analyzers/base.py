@@ -59,6 +59,3 @@ class Analyzer(ABC):
     @abstractmethod
     def analyze(self, ctx: FileContext) -> list[Fact]:
         """Facts about the content; failures are returned as Problem facts, not raised."""
-
-
-AnyAnalyzer = StreamingAnalyzer | Analyzer

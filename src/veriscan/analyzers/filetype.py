@@ -110,8 +110,7 @@ def extension_mismatch(name: str, mime: str) -> bool:
 
 
 class _TypeState(StreamState):
-    def __init__(self, name: str) -> None:
-        self._name = name
+    def __init__(self) -> None:
         self._head = b""
 
     def update(self, chunk: bytes) -> None:
@@ -128,4 +127,4 @@ class FileTypeAnalyzer(StreamingAnalyzer):
     version = "1"
 
     def begin(self, name: str) -> StreamState:
-        return _TypeState(name)
+        return _TypeState()

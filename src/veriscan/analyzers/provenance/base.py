@@ -90,9 +90,6 @@ class Evidence:
     details: dict[str, JSON] = field(default_factory=dict)
 
 
-STRENGTHS = ("conclusive", "strong", "indicative", "none")
-
-
 @dataclass
 class ImageMetadata:
     """Everything provenance parsers look at, read once from the file with bounded sizes.

@@ -36,7 +36,6 @@ SIGNAL = "iptc:digitalsourcetype"
 # (captured material combined with such output), algorithmic (made by an algorithm with no
 # training data, e.g. fractals, not AI), composite-synthetic (some synthetic element of any
 # kind), capture (sampled from real life), other (human-made or edited, screen captures, ...).
-AI_CLASSES = ("generated", "composite-ai", "algorithmic", "composite-synthetic", "capture", "other")
 AI_DECLARED = frozenset({"generated", "composite-ai"})
 SYNTHETIC = frozenset({"algorithmic", "composite-synthetic"})
 
