@@ -1,0 +1,367 @@
+"""Readers for the text list formats: CSV/TSV with a header, plain one-hash-per-line, PDQ text.
+
+Every reader is a generator over the file's physical lines, so a 10M-line list is imported in
+constant memory and every refused line can be reported with the line number a person would see in
+an editor. Problems that make the whole file unreadable (no hash column, an empty file) raise
+:class:`ListFormatError` when iteration starts, the same way the other list readers do.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from veriscan.matching.lists.records import (
+    HASH_LENGTHS,
+    BadLine,
+    HashRecord,
+    ListEvent,
+    ListFormatError,
+    normalise_hash,
+)
+
+CategoryMap = Callable[[str], str | None]
+
+_BOM = b"\xef\xbb\xbf"
+_HEX_DIGITS = b"0123456789abcdef"
+_HEX_SET = frozenset("0123456789abcdef")
+_PLAIN_KINDS = {32: "md5", 40: "sha1", 64: "sha256"}
+_HASH_COLUMNS = ("md5", "sha1", "sha256", "pdq")
+_COLUMN_ALIASES = {
+    "md5": "md5",
+    "sha1": "sha1",
+    "sha-1": "sha1",
+    "sha_1": "sha1",
+    "sha256": "sha256",
+    "sha-256": "sha256",
+    "sha_256": "sha256",
+    "pdq": "pdq",
+    "quality": "quality",
+    "pdq_quality": "quality",
+    "label": "labels",
+    "labels": "labels",
+    "category": "category",
+    "series": "series",
+}
+_SNIFF_BYTES = 64 * 1024
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _article(kind: str) -> str:
+    return "an" if kind == "md5" else "a"
+
+
+def _decoded_lines(path: Path) -> Generator[tuple[int, str | None], None, None]:
+    """Physical lines as text without their line ending; None for a line that is not UTF-8.
+
+    Lines are decoded one at a time (not the file as a whole) so one corrupt line costs one
+    BadLine rather than the whole import.
+    """
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if number == 1 and raw.startswith(_BOM):
+                raw = raw[len(_BOM) :]
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+            yield number, None if text is None else text.rstrip("\r\n")
+
+
+def _parse_quality(cell: str) -> int:
+    value = cell.strip()
+    if not (value.isascii() and value.isdigit()) or int(value) > 100:
+        raise ValueError(f"quality must be a whole number 0..100, got {value[:40]!r}")
+    return int(value)
+
+
+def _detect_delimiter(header: str) -> str:
+    if "\t" in header:
+        return "\t"
+    if ";" in header and "," not in header:
+        return ";"
+    return ","
+
+
+def _split_row(text: str, delimiter: str) -> list[str]:
+    """One physical line parsed alone, in strict mode.
+
+    Parsing line by line (rather than one reader over the file) keeps line numbers exact and stops
+    a single stray quote from swallowing the rest of a multi-million-line list into one cell; hash
+    lists do not carry cells that span lines.
+    """
+    return next(csv.reader((text,), delimiter=delimiter, strict=True))
+
+
+class _Columns:
+    """Where each known field sits in a row, worked out once from the header."""
+
+    def __init__(self, header: list[str]) -> None:
+        self.width = len(header)
+        self.hashes: list[tuple[int, str, str]] = []
+        self.extra: list[tuple[int, str]] = []
+        self.quality: int | None = None
+        self.labels: int | None = None
+        self.category: int | None = None
+        self.series: int | None = None
+        seen: dict[str, str] = {}
+        for index, cell in enumerate(header):
+            name = cell.strip()
+            field = _COLUMN_ALIASES.get(name.lower())
+            if field is None:
+                self.extra.append((index, name or f"column_{index + 1}"))
+                continue
+            if field in seen:
+                raise ListFormatError(
+                    f"header names the {field} column twice ({seen[field]!r} and {name!r})"
+                )
+            seen[field] = name
+            if field in _HASH_COLUMNS:
+                self.hashes.append((index, field, name))
+            else:
+                setattr(self, field, index)
+        if not self.hashes:
+            raise ListFormatError(
+                "header has no hash column (expected one of md5, sha1, sha256, pdq); "
+                f"found {[c.strip() for c in header]!r}"
+            )
+
+
+def read_csv_list(
+    path: Path, *, delimiter: str | None = None, category: CategoryMap | None = None
+) -> Iterator[ListEvent]:
+    """Yield one record per data row of a CSV/TSV list that starts with a header row.
+
+    Tools export such lists with any subset of columns, so only the header decides what a row
+    means; columns this reader does not know are kept in ``extra`` so an export can return them.
+    """
+    with closing(_decoded_lines(path)) as lines:
+        columns, sep = _read_header(path, lines, delimiter)
+        label_seps = ("|",) if sep == ";" else (";", "|")
+        for number, text in lines:
+            if text is None:
+                yield BadLine(number, "not valid UTF-8")
+                continue
+            if not text.strip():
+                continue
+            try:
+                cells = _split_row(text, sep)
+            except csv.Error as exc:
+                yield BadLine(number, f"cannot be parsed as CSV: {exc}")
+                continue
+            yield _csv_row(number, cells, columns, label_seps, category)
+
+
+def _read_header(
+    path: Path, lines: Iterator[tuple[int, str | None]], delimiter: str | None
+) -> tuple[_Columns, str]:
+    for number, text in lines:
+        if text is None:
+            raise ListFormatError(f"{path}: header line {number} is not valid UTF-8")
+        if not text.strip():
+            continue
+        sep = delimiter if delimiter is not None else _detect_delimiter(text)
+        try:
+            return _Columns(_split_row(text, sep)), sep
+        except csv.Error as exc:
+            raise ListFormatError(f"{path}: header line {number} cannot be parsed: {exc}") from exc
+        except ListFormatError as exc:
+            raise ListFormatError(f"{path}: {exc}") from exc
+    raise ListFormatError(f"{path}: empty list, no header row")
+
+
+def _csv_row(
+    number: int,
+    cells: list[str],
+    columns: _Columns,
+    label_seps: tuple[str, ...],
+    category: CategoryMap | None,
+) -> ListEvent:
+    if len(cells) != columns.width:
+        return BadLine(number, f"expected {columns.width} cells, got {len(cells)}")
+    hashes: dict[str, str] = {}
+    for index, kind, name in columns.hashes:
+        cell = cells[index].strip()
+        if not cell:
+            continue
+        try:
+            hashes[kind] = normalise_hash(kind, cell)
+        except ValueError as exc:
+            return BadLine(number, f"column {name!r}: {exc}")
+    if not hashes:
+        return BadLine(number, "no hash")
+    quality: int | None = None
+    if columns.quality is not None and cells[columns.quality].strip():
+        try:
+            quality = _parse_quality(cells[columns.quality])
+        except ValueError as exc:
+            return BadLine(number, str(exc))
+    scheme_key: str | None = None
+    if columns.category is not None:
+        raw_category = cells[columns.category].strip()
+        if raw_category:
+            try:
+                scheme_key = category(raw_category) if category is not None else raw_category
+            except ValueError as exc:
+                return BadLine(number, f"category {raw_category[:80]!r}: {exc}")
+    labels: tuple[str, ...] = ()
+    if columns.labels is not None:
+        raw_labels = cells[columns.labels]
+        for extra_sep in label_seps[1:]:
+            raw_labels = raw_labels.replace(extra_sep, label_seps[0])
+        labels = tuple(p.strip() for p in raw_labels.split(label_seps[0]) if p.strip())
+    series: str | None = None
+    if columns.series is not None:
+        series = cells[columns.series].strip() or None
+    extra: dict[str, Any] = {}
+    for index, name in columns.extra:
+        value = cells[index].strip()
+        if value:
+            extra[name] = value
+    return HashRecord(
+        line=number,
+        pdq_quality=quality,
+        category=scheme_key,
+        series=series,
+        labels=labels,
+        extra=extra,
+        **hashes,
+    )
+
+
+def read_plain_list(path: Path, *, kind: str | None = None) -> Iterator[ListEvent]:
+    """Yield one record per hash of a one-hash-per-line list.
+
+    A plain list has no header, so its kind comes from ``kind`` or from the first valid line; a
+    list that mixes kinds is almost always two lists pasted together, so the odd lines are refused
+    one by one with their numbers rather than silently imported under a guessed kind.
+    """
+    if kind is not None and kind not in HASH_LENGTHS:
+        raise ValueError(f"unknown hash kind {kind!r}; expected one of {sorted(HASH_LENGTHS)}")
+    return _plain_events(path, kind)
+
+
+def _make_record(kind: str) -> Callable[[int, str], HashRecord]:
+    if kind == "md5":
+        return lambda number, value: HashRecord(line=number, md5=value)
+    if kind == "sha1":
+        return lambda number, value: HashRecord(line=number, sha1=value)
+    if kind == "sha256":
+        return lambda number, value: HashRecord(line=number, sha256=value)
+    return lambda number, value: HashRecord(line=number, pdq=value)
+
+
+def _plain_events(path: Path, kind: str | None) -> Iterator[ListEvent]:
+    """The hot loop: bytes-level checks only, so ten million lines cost no regex or exception.
+
+    The result is the same lowercase hex :func:`normalise_hash` would give; the slow path below
+    only runs for the first line and for lines that are refused.
+    """
+    list_kind = kind
+    want = HASH_LENGTHS[kind] if kind is not None else -1
+    make = _make_record(kind) if kind is not None else None
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            value = raw.strip()
+            if number == 1 and value.startswith(_BOM):
+                value = value[len(_BOM) :].strip()
+            if not value or value[0] == 0x23:
+                continue
+            low = value.lower()
+            if len(low) == want and make is not None and not low.translate(None, _HEX_DIGITS):
+                yield make(number, low.decode("ascii"))
+                continue
+            if low.translate(None, _HEX_DIGITS):
+                yield BadLine(number, _not_hex_reason(value))
+                continue
+            line_kind = "pdq" if kind == "pdq" and len(low) == 64 else _PLAIN_KINDS.get(len(low))
+            if line_kind is None:
+                yield BadLine(number, _length_reason(len(low), list_kind))
+            elif list_kind is None:
+                list_kind, want, make = line_kind, len(low), _make_record(line_kind)
+                yield make(number, low.decode("ascii"))
+            else:
+                yield BadLine(
+                    number,
+                    f"line {number} holds {_article(line_kind)} {line_kind} hash "
+                    f"but this list holds {list_kind}",
+                )
+
+
+def _not_hex_reason(value: bytes) -> str:
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not valid UTF-8"
+    return f"not hexadecimal: {text[:80]!r}"
+
+
+def _length_reason(size: int, list_kind: str | None) -> str:
+    if list_kind is not None:
+        return f"{list_kind} must be {HASH_LENGTHS[list_kind]} hex digits, got {size}"
+    return f"{size} hex digits is not an md5 (32), sha1 (40) or sha256 (64) hash"
+
+
+def read_pdq_list(path: Path) -> Iterator[ListEvent]:
+    """Yield one record per line of a ThreatExchange PDQ text list ("hash,quality" or "hash").
+
+    Quality is kept because matchers drop low-quality hashes, which match far too much.
+    """
+    for number, text in _decoded_lines(path):
+        if text is None:
+            yield BadLine(number, "not valid UTF-8")
+            continue
+        line = text.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(",")
+        if len(parts) > 2:
+            yield BadLine(number, f"expected 'hash' or 'hash,quality', got {len(parts)} fields")
+            continue
+        try:
+            pdq = normalise_hash("pdq", parts[0])
+            quality = _parse_quality(parts[1]) if len(parts) == 2 else None
+        except ValueError as exc:
+            yield BadLine(number, str(exc))
+            continue
+        yield HashRecord(line=number, pdq=pdq, pdq_quality=quality)
+
+
+def sniff_format(path: Path) -> str:
+    """Guess a list's format from its first bytes: "vics", "csv", "plain", "pdq" or "nsrl".
+
+    Only the start of the file is read, so sniffing a multi-gigabyte list is instant; the chosen
+    reader still validates every line, so a wrong guess shows up as bad lines or a format error.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if head.startswith(_SQLITE_MAGIC):
+        return "nsrl"
+    if head.startswith(_BOM):
+        head = head[len(_BOM) :]
+    text = head.decode("utf-8", errors="replace")
+    if not text.strip():
+        raise ListFormatError(f"{path}: empty file, nothing to import")
+    if text.lstrip().startswith("{"):
+        return "vics"
+    for raw_line in text.splitlines():
+        line = raw_line.strip()
+        if not line or line.startswith("#"):
+            continue
+        return _sniff_line(line)
+    return "plain"
+
+
+def _sniff_line(line: str) -> str:
+    first, comma, rest = (part.strip() for part in line.partition(","))
+    if comma and len(first) == 64 and set(first.lower()) <= _HEX_SET and rest.isdigit():
+        return "pdq"
+    has_delimiter = any(sep in line for sep in (",", ";", "\t"))
+    if has_delimiter and any(ch.isalpha() for ch in line):
+        return "csv"
+    if line.lower() in _COLUMN_ALIASES and _COLUMN_ALIASES[line.lower()] in _HASH_COLUMNS:
+        return "csv"
+    return "plain"
