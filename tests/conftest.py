@@ -71,3 +71,11 @@ def small_evidence(tmp_path: Path) -> Path:
         zf.writestr("a.jpg", encode(draw_scene(12), "JPEG"))
         zf.writestr("inner.zip", inner.getvalue())
     return root
+
+
+@pytest.fixture(autouse=True)
+def _private_list_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets an empty hash-list library, never the examiner's own."""
+    library = tmp_path / "list-library"
+    monkeypatch.setenv("VERISCAN_LIBRARY", str(library))
+    return library

@@ -167,15 +167,19 @@ class UnitResult:
     bytes_read: int = 0
 
 
-@dataclass
+@dataclass(frozen=True)
 class Match:
-    """A content found on a hash list; filled by the matching layer."""
+    """A content found on a hash list: which list and entry, by which hash, how close."""
 
     sha256: str
     list_name: str
     kind: str
+    entry: int
     distance: int = 0
     category: str | None = None
+    series: str | None = None
+    labels: tuple[str, ...] = ()
+    known_good: bool = False
 
 
 @dataclass

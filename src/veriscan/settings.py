@@ -42,6 +42,10 @@ class Settings:
     watermark_max_pixels: int = 4_194_304
     c2pa_trust_anchors: str = ""
     skip: str = ""
+    vpdq_interval_ms: int = 1000
+    vpdq_max_frames: int = 36_000
+    lists: str = ""
+    library: str = ""
 
     def __post_init__(self) -> None:
         if self.pdq not in PDQ_MODES:

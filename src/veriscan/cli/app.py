@@ -10,13 +10,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from veriscan import __version__
+from veriscan.cli.common import err, fail, open_case, out
+from veriscan.cli.exports import export_hashes_cmd, export_vics_cmd, match_cmd
+from veriscan.cli.lists import LibraryOpt, library_for, lists_app, run_matching
 from veriscan.cli.progress import ScanProgress
 from veriscan.cli.render import render_content
 from veriscan.pipeline.ingest import IngestReport, ingest
@@ -36,9 +38,11 @@ case_app = typer.Typer(help="Create and inspect cases.", no_args_is_help=True)
 export_app = typer.Typer(help="Export a case.", no_args_is_help=True)
 app.add_typer(case_app, name="case")
 app.add_typer(export_app, name="export")
+app.add_typer(lists_app, name="lists")
+app.command("match")(match_cmd)
+export_app.command("vics")(export_vics_cmd)
+export_app.command("hashes")(export_hashes_cmd)
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 PdqOpt = Annotated[
     str | None, typer.Option("--pdq", help="PDQ decode: 'fast' (JPEG draft >=512 px) or 'exact'.")
@@ -59,14 +63,13 @@ PromptsOpt = Annotated[
         "--prompts", help="Include generation prompts (withheld by default: may disturb)."
     ),
 ]
+ListsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--list", help="Hash list to match after the scan (repeat; default: all)."),
+]
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="Settings file (default: ./veriscan.toml).")
 ]
-
-
-def fail(message: str) -> NoReturn:
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
-    raise typer.Exit(2)
 
 
 def _settings(config: Path | None, **flags: Any) -> Settings:
@@ -80,13 +83,6 @@ def _registry() -> Registry:
     try:
         return load_registry()
     except PluginError as exc:
-        fail(str(exc))
-
-
-def _open_case(path: Path) -> Case:
-    try:
-        return Case.open(path)
-    except CaseError as exc:
         fail(str(exc))
 
 
@@ -161,6 +157,16 @@ def _print_report(report: IngestReport) -> None:
         out.print(f"acquisition hash: {report.acquisition_hash}", highlight=False, markup=False)
 
 
+def _match_after_ingest(
+    case_dir: Path, settings: Settings, names: list[str] | None, library: Path | None
+) -> None:
+    """Scans match against the selected lists (all in the library unless named) when any exist."""
+    lib = library_for(library, settings)
+    chosen = names or [n for n in settings.lists.split(",") if n.strip()]
+    if chosen or lib.names():
+        run_matching(case_dir, chosen, lib)
+
+
 @case_app.command("init")
 def case_init(
     directory: Annotated[Path, typer.Argument(help="Case folder to create (mode 0700).")],
@@ -187,12 +193,15 @@ def add(
     skip: SkipOpt = None,
     executor: ExecutorOpt = "local",
     config: ConfigOpt = None,
+    lists: ListsOpt = None,
+    library: LibraryOpt = None,
 ) -> None:
     """Ingest an evidence item (folder, file or archive); re-run to resume after interruption."""
     settings = _settings(config, pdq=pdq, workers=workers, skip=skip)
-    case = _open_case(case_dir)
+    case = open_case(case_dir)
     report = _run_ingest(case, source, label, custodian, settings, executor)
     _print_report(report)
+    _match_after_ingest(case_dir, settings, lists, library)
     raise typer.Exit(1 if report.problems else 0)
 
 
@@ -210,11 +219,13 @@ def scan(
     skip: SkipOpt = None,
     executor: ExecutorOpt = "local",
     config: ConfigOpt = None,
+    lists: ListsOpt = None,
+    library: LibraryOpt = None,
 ) -> None:
     """One-shot triage: create or reuse a case, ingest SOURCE, write the HTML report."""
     settings = _settings(config, pdq=pdq, workers=workers, skip=skip)
     if (case_dir / "case.db").exists():
-        case = _open_case(case_dir)
+        case = open_case(case_dir)
     else:
         who = examiner or os.environ.get("USER") or "unknown"
         try:
@@ -225,6 +236,7 @@ def scan(
         case, source, label or source.resolve().name, custodian, settings, executor
     )
     _print_report(report)
+    _match_after_ingest(case_dir, settings, lists, library)
     path = _write_report(case, case_dir / "report.html", thumbnails=False)
     out.print(f"report: {path}", highlight=False, markup=False)
     raise typer.Exit(1 if report.problems else 0)
@@ -236,7 +248,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Counts per evidence item, type and problem code, and the run history."""
-    s = summary(_open_case(case_dir))
+    s = summary(open_case(case_dir))
     if as_json:
         print(json.dumps(s, indent=2, default=str))
         return
@@ -266,7 +278,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Everything known about one file, by SHA-256, MD5, SHA-1 or locator."""
-    case = _open_case(case_dir)
+    case = open_case(case_dir)
     shas = find_shas(case, needle)
     objects: list[dict[str, Any]] = list(content_objects(case, shas)) if shas else []
     if not objects:
@@ -292,7 +304,7 @@ def export_jsonl(
     """One JSON object per unique content (schema in the README)."""
     from veriscan.reports.jsonl import JsonlExporter
 
-    case = _open_case(case_dir)
+    case = open_case(case_dir)
     if output is None:
         n = JsonlExporter().write(case, sys.stdout, prompts=prompts)
     else:
@@ -320,7 +332,7 @@ def report(
     prompts: PromptsOpt = False,
 ) -> None:
     """Write the self-contained HTML report (default CASE/report.html)."""
-    case = _open_case(case_dir)
+    case = open_case(case_dir)
     path = output or case_dir / "report.html"
     if thumbnails and case_dir.resolve() not in path.resolve().parents:
         fail("a report with thumbnails is evidence: write it inside the case folder")

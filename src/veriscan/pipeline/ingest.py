@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from veriscan import __version__
+from veriscan.matching.groups import refresh_groups
 from veriscan.model import RunInfo, UnitResult
 from veriscan.pipeline.executors import make_executor
 from veriscan.pipeline.plan import PlanStats, WorkUnit, batched_items
@@ -56,6 +57,7 @@ class IngestReport:
     acquisition_hash: str | None = None
     links: int = 0
     installs: int = 0
+    groups: int = 0
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -173,6 +175,7 @@ def ingest(
             report.acquisition_hash, method = acquisition_hash(case, evidence)
             case.complete_evidence(evidence.id, report.acquisition_hash, method)
             toolchain = refresh_toolchain(case)
+            report.groups = refresh_groups(case)
             report.links, report.installs = toolchain.links, toolchain.installs
             report.status = "completed"
     except BaseException:

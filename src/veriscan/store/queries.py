@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Connection, bindparam, func, or_, select
 
 from veriscan.store import schema
 from veriscan.store.case import Case
+from veriscan.store.match_queries import groups_for, matches_for
 
 BATCH = 500
 
@@ -129,9 +130,12 @@ def content_objects(
             places = [(loc["_evidence_id"], loc["locator"]) for ls in locs.values() for loc in ls]
             probs = _problems(side, keys, places)
             produced = _produced_with(side, keys)
+            matched, grouped = matches_for(side, keys), groups_for(side, keys)
             for row in batch:
                 obj = _object(row, locs.get(row["sha256"], []), probs)
                 obj["produced_with"] = produced.get(row["sha256"], [])
+                obj["matches"] = matched.get(row["sha256"], [])
+                obj["group"] = grouped.get(row["sha256"])
                 yield obj if prompts else withhold_prompts(obj)
 
 

@@ -143,3 +143,30 @@ problems = Table(
     Index("ix_problems_sha256", "sha256"),
     Index("ix_problems_location", "evidence_id", "locator"),
 )
+
+matches = Table(
+    "matches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("list_name", Text, nullable=False, index=True),
+    Column("list_sha256", String(64), nullable=False),
+    Column("entry", Integer, nullable=False),
+    Column("hash_type", String(8), nullable=False),
+    Column("distance", Integer, nullable=False),
+    Column("category", Text),
+    Column("series", Text),
+    Column("labels", JSON, nullable=False),
+    Column("known_good", Boolean, nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
+    UniqueConstraint("sha256", "list_name", "entry", "hash_type", name="uq_match"),
+)
+
+dup_groups = Table(
+    "dup_groups",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("group_id", String(64), nullable=False, index=True),
+    Column("size", Integer, nullable=False),
+    Column("distance", Integer, nullable=False),
+)

@@ -1,0 +1,92 @@
+"""`veriscan export vics|hashes` and `veriscan match`: sharing hashes, matching stored hashes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from veriscan.cli.common import err, fail, open_case
+from veriscan.cli.lists import LibraryOpt, library_for, run_matching
+from veriscan.matching.lists.schemes import Scheme, load_scheme
+
+SchemeOpt = Annotated[
+    str, typer.Option("--scheme", help="Category scheme: US, UK or a custom scheme TOML file.")
+]
+MatchedOpt = Annotated[
+    bool, typer.Option("--matched-only", help="Only contents found on a (not known-good) list.")
+]
+
+
+def _scheme(name: str) -> Scheme:
+    try:
+        return load_scheme(name)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def _open_output(path: Path) -> int:
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+
+
+def export_vics_cmd(
+    case_dir: Annotated[Path, typer.Argument(metavar="CASE")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="VICS JSON file to write.")],
+    scheme: SchemeOpt = "US",
+    matched_only: MatchedOpt = False,
+) -> None:
+    """Project VIC VICS 2.0 JSON of the case's images and videos (hashes only, no pixels)."""
+    from veriscan.reports.sharing import export_vics
+
+    chosen = _scheme(scheme)
+    segment = chosen.name if chosen.name in ("US", "UK") else "CUSTOM"
+    case = open_case(case_dir)
+    with os.fdopen(_open_output(output), "w", encoding="utf-8") as fh:
+        n = export_vics(case, fh, chosen, segment, matched_only=matched_only)
+    err.print(f"{n} media records written to {output}", markup=False, highlight=False)
+
+
+def export_hashes_cmd(
+    case_dir: Annotated[Path, typer.Argument(metavar="CASE")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or pdq (hash,quality).")] = "csv",
+    category: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--category",
+            help="Only these categories (scheme keys, or 'uncategorised').",
+        ),
+    ] = None,
+    scheme: SchemeOpt = "US",
+    matched_only: MatchedOpt = False,
+) -> None:
+    """A hash-only list of the case's images and videos, importable with `lists import`."""
+    from veriscan.reports.sharing import export_csv, export_pdq
+
+    if fmt not in ("csv", "pdq"):
+        fail("--format must be csv or pdq")
+    chosen = _scheme(scheme)
+    wanted: frozenset[str] | None = None
+    if category:
+        try:
+            wanted = frozenset(chosen.key(c) or "uncategorised" for c in category)
+        except ValueError as exc:
+            fail(str(exc))
+    case = open_case(case_dir)
+    writer = export_csv if fmt == "csv" else export_pdq
+    with os.fdopen(_open_output(output), "w", encoding="utf-8") as fh:
+        n = writer(case, fh, chosen, matched_only=matched_only, categories=wanted)
+    err.print(f"{n} rows written to {output}", markup=False, highlight=False)
+
+
+def match_cmd(
+    case_dir: Annotated[Path, typer.Argument(metavar="CASE")],
+    names: Annotated[
+        list[str] | None, typer.Option("--list", help="List to match (repeat; default: all).")
+    ] = None,
+    library: LibraryOpt = None,
+) -> None:
+    """Match the case's stored hashes against lists (no evidence is read again)."""
+    run_matching(case_dir, names or [], library_for(library))

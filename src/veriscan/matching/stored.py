@@ -1,0 +1,128 @@
+"""One imported list, opened for lookups: memory-mapped arrays and the entries table."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from veriscan.matching.exact import ExactTable
+from veriscan.matching.library import Library, ListMeta
+from veriscan.matching.lists.records import EXACT_KINDS, HashRecord
+from veriscan.matching.pdqindex import PdqIndex, SearchResult, Words, words_to_hex
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    line: int | None
+    category: str | None
+    series: str | None
+    labels: tuple[str, ...]
+    extra: dict[str, Any]
+    hashes: dict[str, str]
+
+
+class StoredList:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.meta = ListMeta.load(folder)
+        self._exact: dict[str, ExactTable] = {}
+        self._pdq: PdqIndex | None = None
+        self._pdq_entry: NDArray[np.uint32] | None = None
+        uri = (folder / "entries.sqlite").resolve().as_uri() + "?mode=ro&immutable=1"
+        self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+    @classmethod
+    def open(cls, library: Library, name: str) -> StoredList:
+        return cls(library.folder(name))
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
+
+    def close(self) -> None:
+        self._db.close()
+
+    def exact(self, kind: str) -> ExactTable:
+        if kind not in self._exact:
+            self._exact[kind] = ExactTable(self.folder, kind)
+        return self._exact[kind]
+
+    def _pdq_parts(self, sub: str) -> tuple[PdqIndex, NDArray[np.uint32]]:
+        folder = self.folder / sub
+        index = PdqIndex.load(folder)
+        return index, np.load(folder / "entry.npy", mmap_mode="r")
+
+    def pdq_search(self, queries: Words, threads: int | None = None) -> SearchResult:
+        """(query row, entry id, distance) within the list's threshold."""
+        if self._pdq is None:
+            self._pdq, self._pdq_entry = self._pdq_parts("pdq")
+        assert self._pdq_entry is not None
+        q, pos, dist = self._pdq.search(queries, self.meta.pdq_threshold, threads)
+        return q, self._pdq_entry[pos].astype(np.int64), dist
+
+    def has_videos(self) -> bool:
+        return (self.folder / "vpdq" / "entry.npy").is_file()
+
+    def video_candidates(self, frames: Words) -> dict[int, set[int]]:
+        """Entry id -> query frame rows within the threshold of one of that video's frames."""
+        if not self.has_videos() or len(frames) == 0:
+            return {}
+        index, owner = self._pdq_parts("vpdq")
+        q, pos, _ = index.search(frames, self.meta.pdq_threshold)
+        out: dict[int, set[int]] = {}
+        for qi, p in zip(q.tolist(), pos.tolist(), strict=True):
+            out.setdefault(int(owner[p]), set()).add(qi)
+        return out
+
+    def video_frames(self, entry: int) -> list[str]:
+        _, owner = self._pdq_parts("vpdq")
+        index = PdqIndex.load(self.folder / "vpdq")
+        rows = np.nonzero(np.asarray(owner) == entry)[0]
+        return words_to_hex(np.asarray(index.words[rows]))
+
+    def entry(self, entry: int) -> Entry:
+        row = self._db.execute(
+            "SELECT line, category, series, labels, extra, md5, sha1, sha256, pdq FROM entries"
+            " WHERE id = ?",
+            (entry,),
+        ).fetchone()
+        if row is None:
+            return Entry(entry, None, None, None, (), {}, {})
+        hashes = dict(zip((*EXACT_KINDS, "pdq"), row[5:9], strict=True))
+        return Entry(
+            entry,
+            row[0],
+            row[1],
+            row[2],
+            tuple(json.loads(row[3])),
+            json.loads(row[4]),
+            {k: v for k, v in hashes.items() if v},
+        )
+
+    def records(self) -> Iterator[HashRecord]:
+        """Entries that carry more than hashes, as records (for show and re-export)."""
+        cursor = self._db.execute(
+            "SELECT line, md5, sha1, sha256, pdq, pdq_quality, category, series, labels, extra"
+            " FROM entries ORDER BY id"
+        )
+        for row in cursor:
+            yield HashRecord(
+                line=row[0],
+                md5=row[1],
+                sha1=row[2],
+                sha256=row[3],
+                pdq=row[4],
+                pdq_quality=row[5],
+                category=row[6],
+                series=row[7],
+                labels=tuple(json.loads(row[8])),
+                extra=json.loads(row[9]),
+            )
