@@ -18,7 +18,14 @@ from veriscan import __version__
 from veriscan.matching.lists.records import EXACT_KINDS
 from veriscan.matching.pdqindex import hex_to_words
 from veriscan.matching.stored import StoredList
-from veriscan.matching.vpdq import VideoFrame, frames_from_json, is_match, match_videos
+from veriscan.matching.vpdq import (
+    VideoFrame,
+    frames_from_json,
+    is_match,
+    match_videos,
+    resample,
+    sampling_interval,
+)
 from veriscan.model import Match, RunInfo
 from veriscan.store import schema
 from veriscan.store.case import Case
@@ -45,6 +52,7 @@ class _Content:
     pdq: str | None
     quality: int | None
     frames: list[VideoFrame] | None
+    interval: float = 0.0
 
 
 def _contents(case: Case) -> list[_Content]:
@@ -57,17 +65,19 @@ def _contents(case: Case) -> list[_Content]:
             out.append(_Content(row.sha256, row.md5, row.sha1, row.pdq_hash, row.pdq_quality, None))
             if row.mime.startswith("video/"):
                 video_shas.append(row.sha256)
-        frames: dict[str, list[VideoFrame]] = {}
+        frames: dict[str, tuple[list[VideoFrame], float]] = {}
         for start in range(0, len(video_shas), 500):
             chunk = video_shas[start : start + 500]
             for sha, findings in conn.execute(
                 select(c.sha256, c.findings).where(c.sha256.in_(chunk))
             ):
-                rows_json = (findings or {}).get("vpdq", {}).get("frames")
-                if rows_json:
-                    frames[sha] = frames_from_json(rows_json)
+                vpdq = (findings or {}).get("vpdq", {})
+                if vpdq.get("frames"):
+                    interval = float(vpdq.get("interval_ms") or 0) / 1000
+                    frames[sha] = (frames_from_json(vpdq["frames"]), interval)
     for content in out:
-        content.frames = frames.get(content.sha256)
+        if content.sha256 in frames:
+            content.frames, content.interval = frames[content.sha256]
     return out
 
 
@@ -124,10 +134,12 @@ def _video_matches(lst: StoredList, videos: Sequence[_Content]) -> Iterator[Matc
         if not unique:
             continue
         for entry in sorted(lst.video_candidates(hex_to_words(unique))):
-            target = [
-                VideoFrame(i, 100, h, float(i)) for i, h in enumerate(lst.video_frames(entry))
-            ]
-            shares = match_videos(frames, target, threshold, quality)
+            rows = lst.entry(entry).extra.get("frames") or []
+            target = [VideoFrame(i, int(r[0]), str(r[1]), float(r[2])) for i, r in enumerate(rows)]
+            grid = max(video.interval, sampling_interval(target))
+            shares = match_videos(
+                resample(frames, grid), resample(target, grid), threshold, quality
+            )
             if is_match(shares):
                 weaker = min(shares.query_share, shares.target_share)
                 yield _entry_match(lst, video.sha256, "vpdq", entry, round(100 * (1 - weaker)))

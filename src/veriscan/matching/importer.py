@@ -158,7 +158,7 @@ def write_list(
                 counts.hashes[kind] += 1
             frames = event.extra.get("frames") if event.extra else None
             if isinstance(frames, list):
-                videos.append((entry, [(int(q), str(h)) for q, h in frames]))
+                videos.append((entry, [(int(row[0]), str(row[1])) for row in frames]))
             if event.category is not None:
                 counts.categories[event.category] += 1
             if not _plain(event):

@@ -159,7 +159,7 @@ def read_video_hashes(path: Path) -> Iterator[ListEvent]:
         yield HashRecord(
             line=number,
             labels=(file.stem,),
-            extra={"file": rel, "frames": [[f.quality, f.hash] for f in frames]},
+            extra={"file": rel, "frames": [[f.quality, f.hash, f.timestamp] for f in frames]},
         )
 
 

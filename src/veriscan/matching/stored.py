@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from veriscan.matching.exact import ExactTable
 from veriscan.matching.library import Library, ListMeta
 from veriscan.matching.lists.records import EXACT_KINDS, HashRecord
-from veriscan.matching.pdqindex import PdqIndex, SearchResult, Words, words_to_hex
+from veriscan.matching.pdqindex import PdqIndex, SearchResult, Words
 
 
 @dataclass(frozen=True)
@@ -81,12 +81,6 @@ class StoredList:
         for qi, p in zip(q.tolist(), pos.tolist(), strict=True):
             out.setdefault(int(owner[p]), set()).add(qi)
         return out
-
-    def video_frames(self, entry: int) -> list[str]:
-        _, owner = self._pdq_parts("vpdq")
-        index = PdqIndex.load(self.folder / "vpdq")
-        rows = np.nonzero(np.asarray(owner) == entry)[0]
-        return words_to_hex(np.asarray(index.words[rows]))
 
     def entry(self, entry: int) -> Entry:
         row = self._db.execute(

@@ -20,6 +20,7 @@ video at one frame a second (36 000 hashes) against another takes seconds in bou
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,3 +150,29 @@ def _distances(a: NDArray[np.uint64], b: NDArray[np.uint64]) -> NDArray[np.uint1
         for i in range(a8.shape[1]):
             total += _POPCOUNT[a8[:, i, None] ^ b8[None, :, i]]
     return total
+
+
+def resample(frames: Sequence[VideoFrame], interval: float) -> list[VideoFrame]:
+    """The frames a hasher sampling every ``interval`` seconds would have kept.
+
+    Lists made by other tools may hash every frame while a scan hashes one a second; comparing a
+    sparse side with a dense one makes the dense side's share meaningless, so the denser side is
+    brought to the same grid first: the first frame at or after each multiple of the interval.
+    """
+    if interval <= 0:
+        return list(frames)
+    kept: list[VideoFrame] = []
+    next_time = 0.0
+    for frame in sorted(frames, key=lambda f: f.timestamp):
+        if frame.timestamp + 1e-6 >= next_time:
+            kept.append(frame)
+            steps = int((frame.timestamp + 1e-6) // interval) + 1
+            next_time = steps * interval
+    return kept
+
+
+def sampling_interval(frames: Sequence[VideoFrame]) -> float:
+    """The typical gap between hashed frames (median), 0 when it cannot be told."""
+    times = sorted(f.timestamp for f in frames)
+    gaps = [b - a for a, b in itertools.pairwise(times) if b > a]
+    return float(np.median(gaps)) if gaps else 0.0

@@ -14,6 +14,7 @@ import pytest
 
 from veriscan.matching.exact import ExactTable
 from veriscan.matching.library import ImportOptions, Library, LibraryError
+from veriscan.matching.pdqindex import hex_to_words
 from veriscan.matching.stored import StoredList
 
 
@@ -151,8 +152,6 @@ def test_pdq_hashes_below_quality_are_not_indexed(lib: Library, tmp_path: Path) 
     assert meta.counts["hashes"] == {"pdq": 2}
     assert meta.counts["pdq_low_quality"] == 1
     stored = StoredList.open(lib, "pdq")
-    from veriscan.matching.pdqindex import hex_to_words
-
     q, entries, d = stored.pdq_search(hex_to_words(["0" * 64, "f" * 63 + "e"]))
     assert list(zip(q.tolist(), entries.tolist(), d.tolist(), strict=False)) == [(1, 0, 1)]
 
@@ -214,7 +213,9 @@ def test_vpdq_folder_import(lib: Library, tmp_path: Path) -> None:
     assert report.meta.counts["video_frames"] == 2
     assert report.meta.counts["bad_lines"] == 1
     stored = StoredList.open(lib, "v")
-    assert sorted(stored.video_frames(0)) == ["e" * 64, "f" * 64]
+    frames = stored.entry(0).extra["frames"]
+    assert frames == [[100, "f" * 64, 0.0], [100, "e" * 64, 1.0]]
+    assert set(stored.video_candidates(hex_to_words(["e" * 63 + "f"]))) == {0}
 
 
 def test_list_files_are_not_modified_by_import(lib: Library, tmp_path: Path) -> None:
