@@ -1,4 +1,4 @@
-"""The registry of sources, analyzers and exporters.
+"""The registry of sources, analyzers, exporters and matchers.
 
 Built-ins are declared as entry points in pyproject.toml and loaded the same way a third-party
 plugin is, so the public path is the one that gets exercised. The registry is an ordinary object
@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Literal
 
-Kind = Literal["sources", "analyzers", "exporters"]
-KINDS: tuple[Kind, ...] = ("sources", "analyzers", "exporters")
+Kind = Literal["sources", "analyzers", "exporters", "matchers"]
+KINDS: tuple[Kind, ...] = ("sources", "analyzers", "exporters", "matchers")
 GROUP_PREFIX = "veriscan."
 
 
@@ -31,7 +31,7 @@ class Registry:
         plugin_id = getattr(cls, "id", None)
         if not isinstance(plugin_id, str) or not plugin_id:
             raise PluginError(f"{cls!r} has no string 'id'")
-        if kind == "analyzers" and not isinstance(getattr(cls, "version", None), str):
+        if kind in ("analyzers", "matchers") and not isinstance(getattr(cls, "version", None), str):
             raise PluginError(f"analyzer {plugin_id!r} has no string 'version'")
         existing = self._entries[kind].get(plugin_id)
         if existing is not None and existing is not cls:

@@ -4,35 +4,27 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from veriscan.matching.base import Entry, HashList
 from veriscan.matching.exact import ExactTable
 from veriscan.matching.library import Library, ListMeta
 from veriscan.matching.lists.records import EXACT_KINDS, HashRecord
 from veriscan.matching.pdqindex import PdqIndex, SearchResult, Words
 
 
-@dataclass(frozen=True)
-class Entry:
-    id: int
-    line: int | None
-    category: str | None
-    series: str | None
-    labels: tuple[str, ...]
-    extra: dict[str, Any]
-    hashes: dict[str, str]
-
-
-class StoredList:
+class StoredList(HashList):
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.meta = ListMeta.load(folder)
+        self.name = self.meta.name
+        self.known_good = self.meta.known_good
+        self.pdq_threshold = self.meta.pdq_threshold
+        self.min_quality = self.meta.min_quality
         self._exact: dict[str, ExactTable] = {}
         self._pdq: PdqIndex | None = None
         self._pdq_entry: NDArray[np.uint32] | None = None
@@ -43,9 +35,12 @@ class StoredList:
     def open(cls, library: Library, name: str) -> StoredList:
         return cls(library.folder(name))
 
-    @property
-    def name(self) -> str:
-        return self.meta.name
+    def kinds(self) -> frozenset[str]:
+        held = {k for k, n in self.meta.counts.get("hashes", {}).items() if n}
+        return frozenset(held | ({"vpdq"} if self.has_videos() else set()))
+
+    def exact_lookup(self, kind: str, values: Sequence[str]) -> list[tuple[int, int]]:
+        return self.exact(kind).lookup(values)
 
     def close(self) -> None:
         self._db.close()
@@ -60,12 +55,12 @@ class StoredList:
         index = PdqIndex.load(folder)
         return index, np.load(folder / "entry.npy", mmap_mode="r")
 
-    def pdq_search(self, queries: Words, threads: int | None = None) -> SearchResult:
+    def pdq_search(self, queries: Words) -> SearchResult:
         """(query row, entry id, distance) within the list's threshold."""
         if self._pdq is None:
             self._pdq, self._pdq_entry = self._pdq_parts("pdq")
         assert self._pdq_entry is not None
-        q, pos, dist = self._pdq.search(queries, self.meta.pdq_threshold, threads)
+        q, pos, dist = self._pdq.search(queries, self.meta.pdq_threshold)
         return q, self._pdq_entry[pos].astype(np.int64), dist
 
     def has_videos(self) -> bool:
