@@ -137,6 +137,16 @@ def test_match_command_groups_known_good_and_exports(tmp_path: Path, demo: Path)
     known = {o["sha256"] for o in objs if any(m["known_good"] for m in o["matches"])}
     assert known == {o["sha256"] for o in allowed}
 
+    code, text = invoke("status", str(case))
+    assert "2 known-good" in text and "list os-files: sha1 2" in text
+    code, text = invoke("report", str(case))
+    html = (case / "report.html").read_text()
+    assert "2 of them left out of the file list" in html
+    for o in allowed:
+        assert o["sha256"] not in html
+    invoke("report", str(case), "--known-good")
+    assert all(o["sha256"] in (case / "report.html").read_text() for o in allowed)
+
     out = tmp_path / "share.csv"
     code, text = invoke("export", "hashes", str(case), "-o", str(out))
     assert code == 0, text

@@ -26,6 +26,7 @@ from veriscan.plugins import PluginError, Registry, load_registry
 from veriscan.settings import Settings, SettingsError, load_settings
 from veriscan.sources.base import EvidenceSource, SourceError
 from veriscan.store.case import Case, CaseError
+from veriscan.store.match_queries import matching_summary
 from veriscan.store.queries import content_objects, find_shas, location_problems, summary
 
 app = typer.Typer(
@@ -248,7 +249,9 @@ def status(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Counts per evidence item, type and problem code, and the run history."""
-    s = summary(open_case(case_dir))
+    case = open_case(case_dir)
+    s = summary(case)
+    s["matching"] = matching_summary(case)
     if as_json:
         print(json.dumps(s, indent=2, default=str))
         return
@@ -269,6 +272,14 @@ def status(
         out.print(f"  {mime}: {n}", highlight=False, markup=False)
     for code, n in s["problems_by_code"].items():
         out.print(f"  problem {code}: {n}", highlight=False, markup=False)
+    m = s["matching"]
+    out.print(
+        f"{m['matched']} files on flagged hash lists, {m['known_good']} known-good, "
+        f"{m['groups']} near-duplicate groups"
+    )
+    for name, kinds in m["lists"].items():
+        detail = ", ".join(f"{k} {n}" for k, n in kinds.items())
+        out.print(f"  list {name}: {detail}", highlight=False, markup=False)
 
 
 @app.command()
@@ -313,12 +324,16 @@ def export_jsonl(
     err.print(f"{n} records exported", highlight=False, markup=False)
 
 
-def _write_report(case: Case, path: Path, thumbnails: bool, prompts: bool = False) -> Path:
+def _write_report(
+    case: Case, path: Path, thumbnails: bool, prompts: bool = False, known_good: bool = False
+) -> Path:
     from veriscan.reports.html import HtmlExporter
 
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        HtmlExporter().write(case, fh, thumbnails=thumbnails, prompts=prompts)
+        HtmlExporter().write(
+            case, fh, thumbnails=thumbnails, prompts=prompts, known_good=known_good
+        )
     return path
 
 
@@ -330,13 +345,16 @@ def report(
         bool, typer.Option("--thumbnails", help="Embed blurred greyscale thumbnails.")
     ] = False,
     prompts: PromptsOpt = False,
+    known_good: Annotated[
+        bool, typer.Option("--known-good", help="Also list files found on allow-lists (NSRL).")
+    ] = False,
 ) -> None:
     """Write the self-contained HTML report (default CASE/report.html)."""
     case = open_case(case_dir)
     path = output or case_dir / "report.html"
     if thumbnails and case_dir.resolve() not in path.resolve().parents:
         fail("a report with thumbnails is evidence: write it inside the case folder")
-    path = _write_report(case, path, thumbnails, prompts)
+    path = _write_report(case, path, thumbnails, prompts, known_good)
     out.print(f"report: {path}", highlight=False, markup=False)
 
 

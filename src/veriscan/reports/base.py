@@ -14,6 +14,16 @@ class Exporter(ABC):
 
     @abstractmethod
     def write(
-        self, case: Case, out: TextIO, *, thumbnails: bool = False, prompts: bool = False
+        self,
+        case: Case,
+        out: TextIO,
+        *,
+        thumbnails: bool = False,
+        prompts: bool = False,
+        known_good: bool = True,
     ) -> int:
-        """Write the export; returns how many records it holds. Prompts only when asked for."""
+        """Write the export; returns how many records it holds. Prompts only when asked for.
+
+        ``known_good=False`` leaves out contents found on an allow-list (NSRL and the like),
+        which review surfaces hide by default.
+        """

@@ -17,6 +17,7 @@ from PIL import Image, ImageFilter
 from veriscan import __version__
 from veriscan.reports.base import Exporter
 from veriscan.store.case import Case, now
+from veriscan.store.match_queries import matching_summary
 from veriscan.store.queries import ai_summary, content_objects, problem_rows, summary
 from veriscan.toolchain.summary import toolchain_summary
 
@@ -40,7 +41,13 @@ class HtmlExporter(Exporter):
     suffix = ".html"
 
     def write(
-        self, case: Case, out: TextIO, *, thumbnails: bool = False, prompts: bool = False
+        self,
+        case: Case,
+        out: TextIO,
+        *,
+        thumbnails: bool = False,
+        prompts: bool = False,
+        known_good: bool = True,
     ) -> int:
         env = Environment(
             loader=PackageLoader("veriscan.reports", "templates"),
@@ -48,7 +55,11 @@ class HtmlExporter(Exporter):
         )
         files: list[dict[str, Any]] = []
         truncated = False
+        hidden = 0
         for obj in content_objects(case, prompts=prompts):
+            if not known_good and any(m["known_good"] for m in obj["matches"]):
+                hidden += 1
+                continue
             if len(files) >= MAX_ROWS:
                 truncated = True
                 break
@@ -59,6 +70,8 @@ class HtmlExporter(Exporter):
             s=summary(case),
             ai=ai_summary(case),
             toolchain=toolchain_summary(case),
+            matching=matching_summary(case),
+            hidden_known_good=hidden,
             prompts=prompts,
             files=files,
             truncated=truncated,

@@ -15,10 +15,18 @@ class JsonlExporter(Exporter):
     suffix = ".jsonl"
 
     def write(
-        self, case: Case, out: TextIO, *, thumbnails: bool = False, prompts: bool = False
+        self,
+        case: Case,
+        out: TextIO,
+        *,
+        thumbnails: bool = False,
+        prompts: bool = False,
+        known_good: bool = True,
     ) -> int:
         n = 0
         for obj in content_objects(case, prompts=prompts):
+            if not known_good and any(m["known_good"] for m in obj["matches"]):
+                continue
             obj.pop("thumbnail", None)
             out.write(json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n")
             n += 1

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from veriscan.store import schema
+from veriscan.store.case import Case
 
 
 def matches_for(conn: Connection, shas: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
@@ -47,6 +48,11 @@ def groups_for(conn: Connection, shas: Sequence[str]) -> dict[str, dict[str, Any
         }
         for row in conn.execute(q)
     }
+
+
+def matching_summary(case: Case) -> dict[str, Any]:
+    with case.engine.connect() as conn:
+        return match_summary(conn)
 
 
 def match_summary(conn: Connection) -> dict[str, Any]:
