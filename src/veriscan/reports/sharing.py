@@ -3,7 +3,8 @@
 Only hashes, sizes, names and categories leave the case, never pixels or thumbnails. A content's
 category comes from its list matches for now (the review app adds reviewers' decisions later);
 when lists disagree the most frequent category wins and the disagreement goes into Comments.
-Known-good contents are never exported.
+Known-good contents are never exported, nor PDQ hashes of quality below 50 (VICS has no
+quality field, and such hashes match unrelated images).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from veriscan.store.case import Case
 
 CSV_COLUMNS = ("md5", "sha1", "sha256", "pdq", "quality", "category", "series", "labels")
 UNCATEGORISED = "uncategorised"
+MIN_PDQ_QUALITY = 50
 
 
 def _matches(case: Case) -> dict[str, list[dict[str, Any]]]:
@@ -76,13 +78,14 @@ def case_records(
             ).all()
             extra["MediaFiles"] = [{"FileName": n.name, "FilePath": n.locator} for n in names]
             line += 1
+            pdq_ok = row.pdq_hash is not None and (row.pdq_quality or 0) >= MIN_PDQ_QUALITY
             yield HashRecord(
                 line=line,
                 md5=row.md5,
                 sha1=row.sha1,
                 sha256=row.sha256,
-                pdq=row.pdq_hash,
-                pdq_quality=row.pdq_quality,
+                pdq=row.pdq_hash if pdq_ok else None,
+                pdq_quality=row.pdq_quality if pdq_ok else None,
                 category=category,
                 series=series,
                 labels=tuple(sorted({m["list_name"] for m in found})),
