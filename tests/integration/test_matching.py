@@ -153,6 +153,10 @@ def test_match_command_groups_known_good_and_exports(tmp_path: Path, demo: Path)
     exported = out.read_text().splitlines()
     assert exported[0] == "md5,sha1,sha256,pdq,quality,category,series,labels"
     shas = {line.split(",")[2] for line in exported[1:]}
+    code, text = invoke("lists", "import", str(out), "--name", "reimported")
+    assert code == 0 and f"{len(exported) - 1} entries" in text, text
+    code, text = invoke("show", str(case), allowed[0]["sha256"])
+    assert "Hash-list matches" in text and "known-good" in text
     assert not shas & known, "known-good files are never exported"
     media = {o["sha256"] for o in objs if o["mime"].startswith(("image/", "video/"))}
     assert shas == media - known

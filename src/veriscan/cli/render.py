@@ -76,6 +76,7 @@ def render_content(console: Console, obj: dict[str, Any]) -> None:
     console.print(locations)
     if obj.get("exif"):
         console.print(_kv("EXIF", sorted(obj["exif"].items())))
+    _render_matches(console, obj)
     ai = obj.get("ai")
     if ai:
         generator = f" ({ai['generator']})" if ai.get("generator") else ""
@@ -101,3 +102,30 @@ def render_content(console: Console, obj: dict[str, Any]) -> None:
     for p in obj["problems"]:
         where = f" at {p['locator']}" if p.get("locator") else ""
         console.print(Text(f"problem [{p['code']}] {p['analyzer']}{where}: {p['message']}"))
+
+
+def _render_matches(console: Console, obj: dict[str, Any]) -> None:
+    if obj.get("matches"):
+        table = Table(title="Hash-list matches", title_justify="left")
+        for column in ("list", "entry", "hash", "distance", "category", "series", "labels"):
+            table.add_column(column, overflow="fold")
+        table.add_column("note", no_wrap=True, min_width=10)
+        for m in obj["matches"]:
+            cells = (
+                m["list"],
+                str(m["entry"]),
+                m["hash_type"],
+                str(m["distance"]),
+                m["category"] or "uncategorised",
+                m["series"] or "",
+                ", ".join(m["labels"]),
+                "known-good" if m["known_good"] else "",
+            )
+            table.add_row(*(Text(c) for c in cells))
+        console.print(table)
+    group = obj.get("group")
+    if group:
+        role = "its representative" if group["representative"] else f"distance {group['distance']}"
+        console.print(
+            Text(f"Near-duplicate group {group['id'][:16]}... of {group['size']} files ({role})")
+        )
