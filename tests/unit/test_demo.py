@@ -222,3 +222,21 @@ def test_refuses_a_file_as_target(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a directory"):
         make_demo_evidence(target)
     assert target.read_bytes() == b"x"
+
+
+def test_demo_list_matches_the_demo_and_refuses_other_folders(tmp_path: Path) -> None:
+    from veriscan.demo import make_demo_evidence
+    from veriscan.demo_lists import write_demo_list
+
+    evidence = tmp_path / "ev"
+    make_demo_evidence(evidence)
+    out = tmp_path / "known.csv"
+    assert write_demo_list(evidence, out) == 8
+    lines = out.read_text().splitlines()
+    assert lines[0] == "md5,sha256,pdq,series,labels"
+    assert len(lines[3].split(",")[2]) == 64
+    assert write_demo_list(evidence, tmp_path / "again.csv") == 8
+    assert (tmp_path / "again.csv").read_bytes() == out.read_bytes(), "deterministic"
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="demo evidence"):
+        write_demo_list(tmp_path / "empty", tmp_path / "x.csv")

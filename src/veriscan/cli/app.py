@@ -362,6 +362,10 @@ def report(
 def demo_evidence(
     directory: Annotated[Path, typer.Argument(help="Empty or new folder to fill.")],
     seed: Annotated[int, typer.Option("--seed")] = 7,
+    hash_list: Annotated[
+        Path | None,
+        typer.Option("--list", help="Also write a demo hash list (CSV) there, outside DIR."),
+    ] = None,
 ) -> None:
     """Draw a benign sample evidence set (landscapes, shapes, archives, a corrupt file)."""
     from veriscan.demo import make_demo_evidence
@@ -372,6 +376,11 @@ def demo_evidence(
     except ValueError as exc:
         fail(str(exc))
     samples = add_ai_samples(directory)
+    if hash_list is not None:
+        from veriscan.demo_lists import write_demo_list
+
+        n = write_demo_list(directory, hash_list)
+        out.print(f"demo hash list: {hash_list} ({n} entries)", highlight=False, markup=False)
     out.print(str(made), highlight=False, markup=False)
     out.print(
         f"plus {len(samples)} landscapes carrying AI-generator style metadata "
