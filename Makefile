@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo
 
-.PHONY: venv lint test demo bench bench-provenance clean
+.PHONY: venv lint test demo bench bench-provenance bench-matching clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,12 @@ test: lint
 
 demo: venv
 	rm -rf $(DEMO)
-	$(BIN)/veriscan demo-evidence $(DEMO)/evidence
+	$(BIN)/veriscan demo-evidence $(DEMO)/evidence --list $(DEMO)/known-hashes.csv
+	$(BIN)/veriscan lists import $(DEMO)/known-hashes.csv --name demo-shared-list \
+	  --source "demo: another unit" --handling "demo only" --library $(DEMO)/lists
 	$(BIN)/veriscan case init $(DEMO)/case --name "Demo case" --examiner "demo"
-	$(BIN)/veriscan scan $(DEMO)/evidence --case $(DEMO)/case --label demo-phone --custodian "suspect A"; \
+	$(BIN)/veriscan scan $(DEMO)/evidence --case $(DEMO)/case --label demo-phone --custodian "suspect A" \
+	  --library $(DEMO)/lists; \
 	  rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 1 ] || exit $$rc
 	$(BIN)/veriscan export jsonl $(DEMO)/case -o $(DEMO)/case/export.jsonl
 	@echo
@@ -44,6 +47,12 @@ bench-provenance:
 	$(PYTHON) -m venv .venv-bench
 	.venv-bench/bin/pip install --quiet -e . sd-parsers
 	.venv-bench/bin/python bench/provenance.py
+
+# threatexchange and faiss-cpu are the comparison baselines: like sd-parsers, never in .venv
+bench-matching:
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet -e . threatexchange faiss-cpu psutil
+	.venv-bench/bin/python bench/matching.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-bench $(DEMO) veriscan-case .pytest_cache .mypy_cache .ruff_cache
