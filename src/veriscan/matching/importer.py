@@ -23,6 +23,7 @@ from veriscan.matching.lists.records import (
     EXACT_KINDS,
     HASH_LENGTHS,
     BadLine,
+    HashBlock,
     HashRecord,
     ListEvent,
 )
@@ -72,6 +73,12 @@ class _Spool:
         self._id_buf.append(entry)
         if len(self._id_buf) >= 65536:
             self.flush()
+
+    def add_block(self, digests: np.ndarray[Any, np.dtype[np.uint8]], first_entry: int) -> None:
+        self.flush()
+        self._data.write(np.ascontiguousarray(digests).tobytes())
+        ids = np.arange(first_entry, first_entry + len(digests), dtype=np.uint32)
+        self._ids.write(ids.tobytes())
 
     def flush(self) -> None:
         self._data.write(self._buf)
@@ -143,6 +150,12 @@ def write_list(
                 bad.write(f"{event.line}\t{reason}\n")
                 if len(counts.first_bad) < 20:
                     counts.first_bad.append((event.line, reason))
+                continue
+            if isinstance(event, HashBlock):
+                n = len(event.digests)
+                spools[event.kind].add_block(event.digests, counts.records)
+                counts.records += n
+                counts.hashes[event.kind] += n
                 continue
             entry = counts.records
             counts.records += 1

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from veriscan.matching.lists.records import BadLine, HashRecord, ListFormatError
+from veriscan.matching.lists.records import BadLine, HashBlock, HashRecord, ListFormatError
 from veriscan.matching.lists.text import (
     read_csv_list,
     read_pdq_list,
@@ -262,13 +262,19 @@ def test_plain_list_streams(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert first == HashRecord(line=1, md5=first_line)
     assert peak < 500_000, f"first record cost {peak} bytes: the reader is not streaming"
-    last = None
-    total = 1
+    total, last_line, blocks = 1, 1, 0
     for event in events:
-        total += 1
-        last = event
+        if isinstance(event, HashBlock):
+            total += len(event.digests)
+            last_line = event.first_line + len(event.digests) - 1
+            blocks += 1
+        else:
+            assert isinstance(event, HashRecord)
+            total += 1
+            last_line = event.line
     assert total == count
-    assert isinstance(last, HashRecord) and last.line == count
+    assert last_line == count
+    assert blocks, "clean runs of lines come as vectorised blocks"
 
 
 def test_pdq_list_both_forms_and_bad_lines(tmp_path: Path) -> None:
@@ -324,3 +330,35 @@ def test_sniff_sqlite_is_nsrl(tmp_path: Path) -> None:
 def test_sniff_empty_file_is_a_format_error(tmp_path: Path, content: bytes) -> None:
     with pytest.raises(ListFormatError, match="empty"):
         sniff_format(write(tmp_path, "empty", content))
+
+
+def _expand(events: list[object]) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    for event in events:
+        if isinstance(event, HashBlock):
+            out += [
+                (event.first_line + i, row.tobytes().hex()) for i, row in enumerate(event.digests)
+            ]
+        elif isinstance(event, HashRecord):
+            out.append((event.line, event.md5 or event.sha1 or event.sha256 or event.pdq or ""))
+    return out
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_block_path_gives_what_the_line_path_gives(tmp_path: Path, newline: str) -> None:
+    rng = random.Random(11)
+    lines = [f"{rng.getrandbits(160):040x}" for _ in range(120_000)]
+    lines[3] = lines[3].upper()
+    lines[90_000] = lines[90_000].upper()
+    lines[100_001] = "not a hash"
+    lines[110_000] = "ab" * 16  # an md5 inside a sha1 list
+    path = tmp_path / "sha1.txt"
+    path.write_bytes(newline.join(lines).encode() + newline.encode())
+    events = list(read_plain_list(path))
+    bad = [(e.line, e.reason) for e in events if isinstance(e, BadLine)]
+    assert [line for line, _ in bad] == [100_002, 110_001]
+    assert "holds an md5" in bad[1][1]
+    got = _expand(events)
+    want = [(i + 1, v.lower()) for i, v in enumerate(lines) if i not in (100_001, 110_000)]
+    assert got == want
+    assert any(isinstance(e, HashBlock) for e in events)
