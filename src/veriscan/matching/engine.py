@@ -8,7 +8,7 @@ table records which lists, by the SHA-256 of the file they were imported from, w
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,8 @@ from veriscan.plugins import Registry, load_registry
 from veriscan.store import schema
 from veriscan.store.case import Case
 
+CHUNK = 100_000
+
 
 @dataclass
 class MatchSummary:
@@ -35,31 +37,36 @@ class MatchSummary:
         return sum(sum(kinds.values()) for kinds in self.lists.values())
 
 
-def case_hashes(case: Case) -> list[CaseHashes]:
-    """Every content's stored hashes (video frame hashes included), read once per match run."""
+def case_hashes(case: Case, chunk: int = CHUNK) -> Iterator[list[CaseHashes]]:
+    """Every content's stored hashes (video frame hashes included), ``chunk`` contents at a time
+    in SHA-256 order, so a case of millions of files is matched in bounded memory."""
     c = schema.contents.c
-    out: list[CaseHashes] = []
-    with case.engine.connect() as conn:
-        rows = conn.execute(select(c.sha256, c.md5, c.sha1, c.pdq_hash, c.pdq_quality, c.mime))
-        video_shas: list[str] = []
-        for row in rows:
-            out.append(CaseHashes(row.sha256, row.md5, row.sha1, row.pdq_hash, row.pdq_quality))
-            if row.mime.startswith("video/"):
-                video_shas.append(row.sha256)
-        frames: dict[str, tuple[list[VideoFrame], float]] = {}
-        for start in range(0, len(video_shas), 500):
-            chunk = video_shas[start : start + 500]
-            for sha, findings in conn.execute(
-                select(c.sha256, c.findings).where(c.sha256.in_(chunk))
-            ):
-                vpdq = (findings or {}).get("vpdq", {})
-                if vpdq.get("frames"):
-                    interval = float(vpdq.get("interval_ms") or 0) / 1000
-                    frames[sha] = (frames_from_json(vpdq["frames"]), interval)
-    for content in out:
-        if content.sha256 in frames:
-            content.frames, content.interval = frames[content.sha256]
-    return out
+    after = ""
+    while True:
+        with case.engine.connect() as conn:
+            rows = conn.execute(
+                select(c.sha256, c.md5, c.sha1, c.pdq_hash, c.pdq_quality, c.mime)
+                .where(c.sha256 > after)
+                .order_by(c.sha256)
+                .limit(chunk)
+            ).all()
+            if not rows:
+                return
+            batch = [CaseHashes(r.sha256, r.md5, r.sha1, r.pdq_hash, r.pdq_quality) for r in rows]
+            videos = [r.sha256 for r in rows if r.mime.startswith("video/")]
+            frames: dict[str, tuple[list[VideoFrame], float]] = {}
+            for start in range(0, len(videos), 500):
+                q = select(c.sha256, c.findings).where(c.sha256.in_(videos[start : start + 500]))
+                for sha, findings in conn.execute(q):
+                    vpdq = (findings or {}).get("vpdq", {})
+                    if vpdq.get("frames"):
+                        interval = float(vpdq.get("interval_ms") or 0) / 1000
+                        frames[sha] = (frames_from_json(vpdq["frames"]), interval)
+        for content in batch:
+            if content.sha256 in frames:
+                content.frames, content.interval = frames[content.sha256]
+        yield batch
+        after = rows[-1].sha256
 
 
 def list_matches(
@@ -135,11 +142,16 @@ def match_case(
     summary = MatchSummary()
     status = "interrupted"
     try:
-        contents = case_hashes(case)
+        found: dict[str, dict[tuple[str, int, str], Match]] = {lst.name: {} for lst in lists}
+        for contents in case_hashes(case):
+            low = 0
+            for lst in lists:
+                for m in list_matches(lst, contents, matchers):
+                    found[lst.name][(m.sha256, m.entry, m.kind)] = m
+                low = max(low, low_quality(lst, contents))
+            summary.low_quality += low
         for lst in lists:
-            found = list_matches(lst, contents, matchers)
-            summary.low_quality = max(summary.low_quality, low_quality(lst, contents))
-            unique = {(m.sha256, m.entry, m.kind): m for m in found}
+            unique = found[lst.name]
             with case.engine.begin() as conn:
                 conn.execute(delete(schema.matches).where(schema.matches.c.list_name == lst.name))
                 rows = _rows(list(unique.values()), lst.meta.file_sha256, run_id)

@@ -225,3 +225,32 @@ def test_list_files_are_not_modified_by_import(lib: Library, tmp_path: Path) -> 
     before = (path.read_bytes(), path.stat().st_mtime_ns)
     lib.import_list(path, ImportOptions(name="ro"))
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+
+def test_case_hashes_come_in_bounded_chunks(tmp_path: Path) -> None:
+    from sqlalchemy import insert
+
+    from veriscan.matching.engine import case_hashes
+    from veriscan.model import RunInfo
+    from veriscan.store import schema
+    from veriscan.store.case import Case
+
+    case = Case.init(tmp_path / "case", "T", "E")
+    run = case.start_run(RunInfo("test", "0", {}, {}), None)
+    rows = [
+        {
+            "sha256": f"{i:064x}",
+            "md5": "0" * 32,
+            "sha1": "0" * 40,
+            "size": 1,
+            "mime": "image/png",
+            "findings": {},
+            "run_id": run,
+        }
+        for i in range(25)
+    ]
+    with case.engine.begin() as conn:
+        conn.execute(insert(schema.contents), rows)
+    chunks = list(case_hashes(case, chunk=10))
+    assert [len(c) for c in chunks] == [10, 10, 5]
+    assert [h.sha256 for c in chunks for h in c] == [r["sha256"] for r in rows]
