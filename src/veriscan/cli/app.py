@@ -21,6 +21,7 @@ from veriscan.cli.exports import export_hashes_cmd, export_vics_cmd, match_cmd
 from veriscan.cli.lists import LibraryOpt, library_for, lists_app, run_matching
 from veriscan.cli.progress import ScanProgress
 from veriscan.cli.render import render_content
+from veriscan.cli.review import audit_app, users_app
 from veriscan.pipeline.ingest import IngestReport, ingest
 from veriscan.plugins import PluginError, Registry, load_registry
 from veriscan.settings import Settings, SettingsError, load_settings
@@ -40,6 +41,8 @@ export_app = typer.Typer(help="Export a case.", no_args_is_help=True)
 app.add_typer(case_app, name="case")
 app.add_typer(export_app, name="export")
 app.add_typer(lists_app, name="lists")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
 app.command("match")(match_cmd)
 export_app.command("vics")(export_vics_cmd)
 export_app.command("hashes")(export_hashes_cmd)

@@ -1,0 +1,127 @@
+"""`veriscan users ...` and `veriscan audit ...`: review accounts and the audit log."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from veriscan.cli.common import err, fail, open_case, out
+from veriscan.review import audit
+from veriscan.review.users import (
+    ROLES,
+    UserError,
+    add_user,
+    list_users,
+    remove_user,
+    set_password,
+)
+
+users_app = typer.Typer(help="Review accounts of a case (argon2 password hashes).")
+audit_app = typer.Typer(help="The case's hash-chained audit log.")
+
+CaseArg = Annotated[Path, typer.Argument(metavar="CASE")]
+StdinOpt = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+]
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        fail("the two passwords differ")
+    return first
+
+
+@users_app.command("add")
+def users_add(
+    case_dir: CaseArg,
+    username: Annotated[str, typer.Argument(metavar="USER")],
+    role: Annotated[str, typer.Option("--role", help=f"One of {', '.join(ROLES)}.")] = "reviewer",
+    password_stdin: StdinOpt = False,
+) -> None:
+    """Add an account (the first one must be an admin)."""
+    case = open_case(case_dir)
+    try:
+        add_user(case, _actor(), username, role, _password(password_stdin))
+    except UserError as exc:
+        fail(str(exc))
+    out.print(f"user {username} added as {role}", markup=False, highlight=False)
+
+
+@users_app.command("rm")
+def users_rm(case_dir: CaseArg, username: Annotated[str, typer.Argument(metavar="USER")]) -> None:
+    """Remove an account (never the last admin)."""
+    case = open_case(case_dir)
+    try:
+        remove_user(case, _actor(), username)
+    except UserError as exc:
+        fail(str(exc))
+    out.print(f"user {username} removed", markup=False, highlight=False)
+
+
+@users_app.command("passwd")
+def users_passwd(
+    case_dir: CaseArg,
+    username: Annotated[str, typer.Argument(metavar="USER")],
+    password_stdin: StdinOpt = False,
+) -> None:
+    """Set an account's password."""
+    case = open_case(case_dir)
+    try:
+        set_password(case, _actor(), username, _password(password_stdin))
+    except UserError as exc:
+        fail(str(exc))
+    out.print(f"password of {username} changed", markup=False, highlight=False)
+
+
+@users_app.command("ls")
+def users_ls(case_dir: CaseArg) -> None:
+    """Accounts and their roles."""
+    for user in list_users(open_case(case_dir)):
+        out.print(f"{user.username}  {user.role}  {user.created_at}", markup=False)
+
+
+@audit_app.command("verify")
+def audit_verify(case_dir: CaseArg) -> None:
+    """Check the whole chain; exit 1 and say where when an entry was edited, deleted or moved."""
+    result = audit.verify(open_case(case_dir))
+    if result.ok:
+        out.print(f"audit log intact: {result.entries} entries, head {result.head}", markup=False)
+        return
+    err.print(
+        f"audit log broken at entry {result.position}: {result.problem}",
+        markup=False,
+        highlight=False,
+    )
+    raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+    case_dir: CaseArg,
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+) -> None:
+    """Every entry as JSON lines; the head hash goes to stderr to be recorded elsewhere."""
+    case = open_case(case_dir)
+    sink = output.open("w", encoding="utf-8") if output else sys.stdout
+    try:
+        for e in audit.entries(case):
+            sink.write(json.dumps(e.__dict__, sort_keys=True, ensure_ascii=False) + "\n")
+    finally:
+        if output:
+            sink.close()
+    result = audit.verify(case)
+    state = "intact" if result.ok else f"BROKEN at entry {result.position}"
+    err.print(f"{result.entries} entries, {state}, head {result.head}", markup=False)
+    audit.append(case, _actor(), "audit-export", str(output or "stdout"))
