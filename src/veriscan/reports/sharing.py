@@ -1,8 +1,8 @@
 """Hash-only exports for sharing between agencies: VICS 2.0 JSON, CSV and PDQ text.
 
 Only hashes, sizes, names and categories leave the case, never pixels or thumbnails. A content's
-category comes from its list matches for now (the review app adds reviewers' decisions later);
-when lists disagree the most frequent category wins and the disagreement goes into Comments.
+category is the reviewers' latest decision in the export's scheme when there is one, else the
+one its list matches give (the most frequent when lists disagree, the disagreement in Comments).
 Known-good contents are never exported, nor PDQ hashes of quality below 50 (VICS has no
 quality field, and such hashes match unrelated images).
 """
@@ -19,6 +19,7 @@ from sqlalchemy import select
 from veriscan.matching.lists.records import HashRecord
 from veriscan.matching.lists.schemes import Scheme
 from veriscan.matching.lists.vics import write_vics
+from veriscan.review.decisions import current as current_decisions
 from veriscan.store import schema
 from veriscan.store.case import Case
 
@@ -46,6 +47,7 @@ def case_records(
     """Images and videos of the case (or only matched ones) as list records, in SHA-256 order."""
     c, loc = schema.contents.c, schema.locations.c
     matches = _matches(case)
+    reviewed = current_decisions(case)
     keys = {cat.key for cat in scheme.categories}
     with case.engine.connect() as conn, case.engine.connect() as side:
         rows = conn.execute(
@@ -64,12 +66,17 @@ def case_records(
                 continue
             votes = Counter(m["category"] for m in found if m["category"] in keys)
             category = votes.most_common(1)[0][0] if votes else None
+            decided = reviewed.get(row.sha256)
+            if decided is not None and decided.scheme == scheme.name:
+                category = decided.category
             label = category or UNCATEGORISED
             if categories is not None and label not in categories:
                 continue
             series = next((m["series"] for m in found if m["series"]), None)
             extra: dict[str, Any] = {"MediaSize": row.size}
-            if len(votes) > 1:
+            if decided is not None and decided.scheme == scheme.name:
+                extra["Comments"] = f"categorised by {decided.user} at {decided.at}"
+            elif len(votes) > 1:
                 extra["Comments"] = "lists disagree: " + ", ".join(
                     f"{k} x{n}" for k, n in sorted(votes.items())
                 )

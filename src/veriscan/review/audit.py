@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from veriscan.store import schema
 from veriscan.store.case import Case
@@ -88,7 +88,7 @@ def append(
                 else:
                     conn.execute(insert(schema.audit_head).values(id=1, seq=seq, hash=digest))
             return AuditEntry(seq, at, user, action, obj, payload, prev, digest)
-        except IntegrityError:
+        except (IntegrityError, OperationalError):
             continue
     raise RuntimeError(f"audit log busy: could not append {action!r} after {RETRIES} tries")
 

@@ -202,3 +202,19 @@ audit_head = Table(
     Column("seq", Integer, nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("scheme", String(64), nullable=False),
+    Column("category", Text),
+    Column("note", Text),
+    Column("tags", JSON, nullable=False),
+    Column("user", String(64), nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("undoes", Integer),
+    UniqueConstraint("sha256", "version", name="uq_decision_version"),
+)
