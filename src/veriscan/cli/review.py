@@ -125,3 +125,44 @@ def audit_export(
     state = "intact" if result.ok else f"BROKEN at entry {result.position}"
     err.print(f"{result.entries} entries, {state}, head {result.head}", markup=False)
     audit.append(case, _actor(), "audit-export", str(output or "stdout"))
+
+
+def serve(
+    case_dir: CaseArg,
+    host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8765,
+    certfile: Annotated[Path | None, typer.Option("--certfile", help="TLS certificate.")] = None,
+    keyfile: Annotated[Path | None, typer.Option("--keyfile", help="TLS private key.")] = None,
+    scheme: Annotated[str, typer.Option("--scheme", help="US, UK or a scheme TOML.")] = "US",
+) -> None:
+    """Serve the review app for CASE (log in with an account from `veriscan users add`)."""
+    try:
+        import uvicorn
+
+        from veriscan.web.app import create_app
+    except ImportError as exc:
+        fail(f"the review app needs the [web] extra: pip install 'veriscan[web]' ({exc})")
+    if (certfile is None) != (keyfile is None):
+        fail("--certfile and --keyfile go together")
+    tls = certfile is not None
+    if host not in ("127.0.0.1", "localhost", "::1") and not tls:
+        err.print(
+            f"warning: serving on {host} without TLS: passwords and images cross the network "
+            "unencrypted; use --certfile/--keyfile",
+            markup=False,
+        )
+    if not list_users(open_case(case_dir)):
+        fail(f"no accounts in {case_dir}: add one with `veriscan users add CASE NAME --role admin`")
+    try:
+        app = create_app(case_dir, scheme=scheme, secure_cookies=tls)
+    except ValueError as exc:
+        fail(str(exc))
+    out.print(f"review app on http{'s' if tls else ''}://{host}:{port}/", markup=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        ssl_certfile=str(certfile) if certfile else None,
+        ssl_keyfile=str(keyfile) if keyfile else None,
+        log_level="warning",
+    )

@@ -55,7 +55,7 @@ class Decision:
     undoes: int | None = None
 
 
-def _row_decision(r: Any) -> Decision:
+def decision_from_row(r: Any) -> Decision:
     return Decision(
         r.sha256, r.version, r.scheme, r.category, r.note, tuple(r.tags), r.user, r.at, r.undoes
     )
@@ -65,7 +65,7 @@ def history(case: Case, sha256: str) -> list[Decision]:
     d = schema.decisions.c
     with case.engine.connect() as conn:
         rows = conn.execute(select(schema.decisions).where(d.sha256 == sha256).order_by(d.version))
-        return [_row_decision(r) for r in rows]
+        return [decision_from_row(r) for r in rows]
 
 
 def current(case: Case, shas: Sequence[str] | None = None) -> dict[str, Decision]:
@@ -77,7 +77,7 @@ def current(case: Case, shas: Sequence[str] | None = None) -> dict[str, Decision
     sub = latest.subquery()
     q = select(schema.decisions).join(sub, (d.sha256 == sub.c.sha256) & (d.version == sub.c.v))
     with case.engine.connect() as conn:
-        return {r.sha256: _row_decision(r) for r in conn.execute(q)}
+        return {r.sha256: decision_from_row(r) for r in conn.execute(q)}
 
 
 def _version(conn: Connection, sha256: str) -> int:

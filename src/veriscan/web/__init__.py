@@ -1,0 +1,1 @@
+"""The review web app (extra [web]): FastAPI, server-rendered templates, vendored assets."""

@@ -1,0 +1,62 @@
+"""The review app factory: one case, served to the examiner's browser, fully offline.
+
+Every asset is served from the package (no CDN); the case folder is the only data. Images reach
+the browser blurred and greyscale, rendered here; an unblurred image is sent only when a user
+reveals that one file, and the reveal is written to the audit log first.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from veriscan.matching.lists.schemes import Scheme, load_scheme
+from veriscan.store.case import Case
+from veriscan.web.routes import audit_log, auth, triage
+from veriscan.web.routes import files as file_routes
+from veriscan.web.security import LoginRequiredError
+from veriscan.web.sessions import RateLimiter, SessionStore
+
+PACKAGE = files("veriscan.web")
+
+
+def create_app(case_dir: Path, *, scheme: str = "US", secure_cookies: bool = False) -> FastAPI:
+    app = FastAPI(title="veriscan review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.case = Case.open(case_dir)
+    app.state.scheme = load_scheme(scheme)
+    app.state.sessions = SessionStore()
+    app.state.limiter = RateLimiter()
+    app.state.secure_cookies = secure_cookies
+    app.state.templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
+    app.mount("/static", StaticFiles(directory=str(PACKAGE / "static")), name="static")
+
+    @app.exception_handler(LoginRequiredError)
+    async def _login(request: Request, _: LoginRequiredError) -> Response:
+        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+            return RedirectResponse("/login", status_code=303)
+        return JSONResponse({"detail": "log in first"}, status_code=401)
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"
+        )
+        return response
+
+    for module in (auth, triage, file_routes, audit_log):
+        module.register(app)
+    return app
+
+
+def scheme_of(request: Request) -> Scheme:
+    scheme: Scheme = request.app.state.scheme
+    return scheme

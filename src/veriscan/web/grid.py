@@ -1,0 +1,171 @@
+"""The triage queue: which images and videos a reviewer sees, filtered, in priority order.
+
+Priority rule (documented in the README): files with no AI-generation evidence and no match on a
+flagged list come first, because they may show a real, unidentified victim; then files on a
+flagged list; then files with AI evidence. Within a rank, SHA-256 order keeps paging stable.
+Known-good files (allow-lists such as NSRL) are hidden unless asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+
+from veriscan.store import schema
+from veriscan.store.case import Case
+
+PAGE = 60
+NO_EVIDENCE = "none found"
+
+
+@dataclass(frozen=True)
+class Filters:
+    verdict: str = ""
+    kind: str = ""
+    evidence: str = ""
+    generator: str = ""
+    listed: str = ""
+    reviewed: str = ""
+    category: str = ""
+    group: str = ""
+    known_good: bool = False
+    page: int = 0
+
+    def query_string(self, **changes: Any) -> str:
+        from urllib.parse import urlencode
+
+        values = {**self.__dict__, **changes}
+        return urlencode({k: v for k, v in values.items() if v not in ("", False, 0)})
+
+
+@dataclass
+class Cell:
+    sha256: str
+    mime: str
+    verdict: str | None
+    generator: str | None
+    rank: int
+    thumbnail: bool
+    flagged: bool = False
+    category: str | None = None
+    version: int = 0
+    group_size: int = 0
+    lists: list[str] = field(default_factory=list)
+
+
+def _conditions(f: Filters) -> list[ColumnElement[bool]]:
+    c, m, d, g = schema.contents.c, schema.matches.c, schema.decisions.c, schema.dup_groups.c
+    loc, ev = schema.locations.c, schema.evidence.c
+    where: list[ColumnElement[bool]] = [
+        or_(c.mime.like("image/%"), c.mime.like("video/%")),
+    ]
+    if not f.known_good:
+        where.append(~exists().where(m.sha256 == c.sha256, m.known_good.is_(True)))
+    if f.verdict == NO_EVIDENCE:
+        where.append(or_(c.ai_verdict.is_(None), c.ai_verdict == NO_EVIDENCE))
+    elif f.verdict:
+        where.append(c.ai_verdict == f.verdict)
+    if f.kind:
+        where.append(c.mime.like(f"{f.kind}/%"))
+    if f.generator:
+        where.append(c.ai_generator == f.generator)
+    if f.evidence:
+        where.append(
+            exists().where(loc.sha256 == c.sha256, loc.evidence_id == ev.id, ev.label == f.evidence)
+        )
+    if f.listed == "none":
+        where.append(~exists().where(m.sha256 == c.sha256, m.known_good.is_(False)))
+    elif f.listed:
+        where.append(exists().where(m.sha256 == c.sha256, m.list_name == f.listed))
+    if f.reviewed in ("yes", "no"):
+        decided = exists().where(d.sha256 == c.sha256)
+        where.append(decided if f.reviewed == "yes" else ~decided)
+    if f.category:
+        latest = select(d.sha256, func.max(d.version).label("v")).group_by(d.sha256).subquery()
+        wanted = None if f.category == "uncategorised" else f.category
+        current = select(d.sha256).join(
+            latest, and_(d.sha256 == latest.c.sha256, d.version == latest.c.v)
+        )
+        current = current.where(d.category.is_(None) if wanted is None else d.category == wanted)
+        where.append(c.sha256.in_(current))
+    if f.group:
+        where.append(exists().where(g.sha256 == c.sha256, g.group_id == f.group))
+    return where
+
+
+def _rank() -> ColumnElement[int]:
+    c, m = schema.contents.c, schema.matches.c
+    flagged = exists().where(m.sha256 == c.sha256, m.known_good.is_(False))
+    no_ai = or_(c.ai_verdict.is_(None), c.ai_verdict == NO_EVIDENCE)
+    return case((and_(no_ai, ~flagged), 0), (~no_ai, 2), else_=1)
+
+
+def page(case_: Case, f: Filters, size: int = PAGE) -> tuple[list[Cell], int]:
+    """One page of cells and the number of files the filters leave."""
+    c = schema.contents.c
+    where = _conditions(f)
+    rank = _rank().label("rank")
+    q = (
+        select(c.sha256, c.mime, c.ai_verdict, c.ai_generator, c.thumbnail, rank)
+        .where(*where)
+        .order_by(rank, c.sha256)
+        .limit(size)
+        .offset(max(0, f.page) * size)
+    )
+    with case_.engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(schema.contents).where(*where))
+        count = int(total.scalar_one())
+        cells = [
+            Cell(r.sha256, r.mime, r.ai_verdict, r.ai_generator, r.rank, bool(r.thumbnail))
+            for r in conn.execute(q)
+        ]
+        _annotate(conn, cells)
+    return cells, count
+
+
+def _annotate(conn: Any, cells: list[Cell]) -> None:
+    from veriscan.review.decisions import decision_from_row
+
+    shas = [cell.sha256 for cell in cells]
+    if not shas:
+        return
+    by_sha = {cell.sha256: cell for cell in cells}
+    m, d, g = schema.matches.c, schema.decisions.c, schema.dup_groups.c
+    for sha, name, known in conn.execute(
+        select(m.sha256, m.list_name, m.known_good).where(m.sha256.in_(shas)).distinct()
+    ):
+        if not known:
+            by_sha[sha].flagged = True
+            if name not in by_sha[sha].lists:
+                by_sha[sha].lists.append(name)
+    latest = select(d.sha256, func.max(d.version).label("v")).where(d.sha256.in_(shas))
+    sub = latest.group_by(d.sha256).subquery()
+    rows = conn.execute(
+        select(schema.decisions).join(sub, and_(d.sha256 == sub.c.sha256, d.version == sub.c.v))
+    )
+    for row in rows:
+        decision = decision_from_row(row)
+        by_sha[decision.sha256].category = decision.category
+        by_sha[decision.sha256].version = decision.version
+    for sha, size in conn.execute(select(g.sha256, g.size).where(g.sha256.in_(shas))):
+        by_sha[sha].group_size = size
+
+
+def choices(case_: Case) -> dict[str, list[str]]:
+    """Values the filter menus offer, read from the case (capabilities that never ran: none)."""
+    c, ev, m = schema.contents.c, schema.evidence.c, schema.matches.c
+    with case_.engine.connect() as conn:
+        verdicts = [v for (v,) in conn.execute(select(c.ai_verdict).distinct()) if v]
+        generators = [v for (v,) in conn.execute(select(c.ai_generator).distinct()) if v]
+        labels = [v for (v,) in conn.execute(select(ev.label).order_by(ev.label))]
+        lists = [v for (v,) in conn.execute(select(m.list_name).distinct())]
+    if NO_EVIDENCE not in verdicts:
+        verdicts.append(NO_EVIDENCE)
+    return {
+        "verdicts": sorted(verdicts),
+        "generators": sorted(generators),
+        "evidence": labels,
+        "lists": sorted(lists),
+    }

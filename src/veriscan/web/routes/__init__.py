@@ -1,0 +1,1 @@
+"""Route modules, each registering on the app through one function."""

@@ -1,0 +1,141 @@
+"""The triage grid and the actions taken from it: categorise, undo, per-user view settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from veriscan.matching.lists.schemes import Scheme
+from veriscan.review import audit
+from veriscan.review.decisions import ConflictError, Decision, DecisionError, categorise, undo
+from veriscan.review.users import User
+from veriscan.store.case import Case
+from veriscan.web import grid
+from veriscan.web.render import case_of, page
+from veriscan.web.security import DECIDERS, csrf, role, user
+from veriscan.web.sessions import Session
+
+
+def _filters(
+    verdict: str = "",
+    kind: str = "",
+    evidence: str = "",
+    generator: str = "",
+    listed: str = "",
+    reviewed: str = "",
+    category: str = "",
+    group: str = "",
+    known_good: bool = False,
+    page: Annotated[int, Query(ge=0)] = 0,
+) -> grid.Filters:
+    return grid.Filters(
+        verdict, kind, evidence, generator, listed, reviewed, category, group, known_good, page
+    )
+
+
+def _decided(
+    request: Request, session: Session, act: Callable[[Case, User, Scheme], Decision]
+) -> Response:
+    acting = User(session.username, session.role, "")
+    try:
+        d = act(case_of(request), acting, request.app.state.scheme)
+    except ConflictError as exc:
+        return JSONResponse({"detail": str(exc), "version": exc.current}, status_code=409)
+    except DecisionError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+    return JSONResponse({"sha256": d.sha256, "category": d.category, "version": d.version})
+
+
+def register(app: FastAPI) -> None:
+    @app.get("/")
+    def index(
+        request: Request,
+        session: Annotated[Session, Depends(user)],
+        f: Annotated[grid.Filters, Depends(_filters)],
+    ) -> Response:
+        cells, total = grid.page(case_of(request), f)
+        return page(
+            request,
+            "grid.html",
+            {
+                "session": session,
+                "cells": cells,
+                "total": total,
+                "f": f,
+                "choices": grid.choices(case_of(request)),
+                "scheme": request.app.state.scheme,
+                "page_size": grid.PAGE,
+            },
+        )
+
+    @app.get("/grid")
+    def cells(
+        request: Request,
+        session: Annotated[Session, Depends(user)],
+        f: Annotated[grid.Filters, Depends(_filters)],
+    ) -> Response:
+        found, total = grid.page(case_of(request), f)
+        return page(
+            request,
+            "cells.html",
+            {
+                "session": session,
+                "cells": found,
+                "total": total,
+                "f": f,
+                "scheme": request.app.state.scheme,
+                "page_size": grid.PAGE,
+            },
+        )
+
+    @app.post("/categorise", dependencies=[Depends(csrf())])
+    def categorise_file(
+        request: Request,
+        session: Annotated[Session, Depends(role(*DECIDERS))],
+        sha256: Annotated[str, Form()],
+        version: Annotated[int, Form()],
+        category: Annotated[str, Form()] = "",
+    ) -> Response:
+        return _decided(
+            request,
+            session,
+            lambda case, who, scheme: categorise(
+                case, who, sha256, category or None, scheme, seen_version=version
+            ),
+        )
+
+    @app.post("/undo", dependencies=[Depends(csrf())])
+    def undo_file(
+        request: Request,
+        session: Annotated[Session, Depends(role(*DECIDERS))],
+        sha256: Annotated[str, Form()],
+        version: Annotated[int, Form()],
+    ) -> Response:
+        return _decided(
+            request,
+            session,
+            lambda case, who, scheme: undo(case, who, sha256, scheme, seen_version=version),
+        )
+
+    @app.post("/settings", dependencies=[Depends(csrf())])
+    def settings(
+        request: Request,
+        session: Annotated[Session, Depends(user)],
+        blur: Annotated[int, Form(ge=4, le=40)] = 12,
+        greyscale: Annotated[bool, Form()] = False,
+        size: Annotated[int, Form(ge=64, le=256)] = 160,
+    ) -> Response:
+        if (blur, greyscale, size) == (session.blur, session.greyscale, session.size):
+            raise HTTPException(400, "nothing changed")
+        session.blur, session.greyscale, session.size = blur, greyscale, size
+        audit.append(
+            case_of(request),
+            session.username,
+            "settings",
+            session.username,
+            {"blur": blur, "greyscale": greyscale, "size": size},
+        )
+        return JSONResponse({"blur": blur, "greyscale": greyscale, "size": size})

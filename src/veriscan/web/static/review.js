@@ -1,0 +1,77 @@
+// Keyboard-only triage: arrows or j/k move, digits categorise, 0 uncategorised, space reveals
+// the focused image (logged by the server), u undoes, Enter opens the details.
+(function () {
+  "use strict";
+  const token = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
+  const cells = () => Array.from(document.querySelectorAll(".cell"));
+  const categories = () =>
+    Array.from(document.querySelectorAll(".shortcuts li")).map((li) => li.dataset.key);
+  const status = (text) => {
+    const el = document.getElementById("status");
+    if (el) el.textContent = text;
+  };
+
+  async function post(path, cell, extra) {
+    const body = new URLSearchParams({ sha256: cell.dataset.sha, version: cell.dataset.version, ...extra });
+    const response = await fetch(path, {
+      method: "POST",
+      headers: { "X-CSRF-Token": token() },
+      body,
+      credentials: "same-origin",
+    });
+    const data = await response.json();
+    if (response.ok) {
+      cell.dataset.version = data.version;
+      cell.querySelector(".category").textContent = data.category || "uncategorised";
+      status(`${data.category || "uncategorised"} (version ${data.version})`);
+    } else {
+      if (data.version !== undefined) cell.dataset.version = data.version;
+      status(data.detail || "refused");
+    }
+  }
+
+  function move(step) {
+    const all = cells();
+    if (!all.length) return;
+    const at = all.indexOf(document.activeElement);
+    const next = all[Math.min(all.length - 1, Math.max(0, at < 0 ? 0 : at + step))];
+    next.focus();
+  }
+
+  document.addEventListener("keydown", (event) => {
+    const target = event.target;
+    if (target instanceof HTMLInputElement || target instanceof HTMLSelectElement) return;
+    const cell = document.activeElement?.closest?.(".cell");
+    const key = event.key;
+    if (key === "ArrowRight" || key === "ArrowDown" || key === "j") { move(1); event.preventDefault(); return; }
+    if (key === "ArrowLeft" || key === "ArrowUp" || key === "k") { move(-1); event.preventDefault(); return; }
+    if (!cell) return;
+    if (key === " ") {
+      const img = cell.querySelector("img.thumb");
+      if (img && img.dataset.reveal && img.src.indexOf("/reveal/") < 0) {
+        img.src = img.dataset.reveal;
+        status("revealed (logged)");
+      }
+      event.preventDefault();
+    } else if (key === "u") {
+      post("/undo", cell, {});
+    } else if (key === "Enter") {
+      const link = cell.querySelector("a");
+      if (link) window.location = link.href;
+    } else if (/^[0-9]$/.test(key)) {
+      const index = Number(key);
+      const list = categories();
+      if (index === 0) post("/categorise", cell, { category: "" });
+      else if (index <= list.length) post("/categorise", cell, { category: list[index - 1] });
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const first = cells()[0];
+    if (first) first.focus();
+  });
+  document.body?.addEventListener?.("htmx:afterSwap", () => {
+    const first = cells()[0];
+    if (first) first.focus();
+  });
+})();
