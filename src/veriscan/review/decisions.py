@@ -185,3 +185,36 @@ def undo(case: Case, user: User, sha256: str, scheme: Scheme, *, seen_version: i
         tags=before.tags if before else (),
         undoes=latest.version,
     )
+
+
+def group_members(case: Case, sha256: str) -> list[str]:
+    """Every file in the near-duplicate group of ``sha256`` (just itself when it has none)."""
+    g = schema.dup_groups.c
+    with case.engine.connect() as conn:
+        group = conn.execute(select(g.group_id).where(g.sha256 == sha256)).scalar()
+        if group is None:
+            return [sha256]
+        rows = conn.execute(select(g.sha256).where(g.group_id == group).order_by(g.sha256))
+        return [r.sha256 for r in rows]
+
+
+def categorise_group(
+    case: Case, user: User, sha256: str, category: str | None, scheme: Scheme
+) -> tuple[list[Decision], list[str]]:
+    """One decision per member of the file's group, each at the version it has now.
+
+    A member someone else decides on in the same instant is reported back, not overwritten.
+    """
+    members = group_members(case, sha256)
+    versions = {s: d.version for s, d in current(case, members).items()}
+    made, conflicts = [], []
+    for member in members:
+        try:
+            made.append(
+                categorise(
+                    case, user, member, category, scheme, seen_version=versions.get(member, 0)
+                )
+            )
+        except ConflictError:
+            conflicts.append(member)
+    return made, conflicts

@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from veriscan.matching.lists.schemes import Scheme, load_scheme
 from veriscan.store.case import Case
-from veriscan.web.routes import audit_log, auth, triage
+from veriscan.web.routes import audit_log, auth, dashboard, triage
 from veriscan.web.routes import files as file_routes
 from veriscan.web.security import LoginRequiredError
 from veriscan.web.sessions import RateLimiter, SessionStore
@@ -52,7 +52,7 @@ def create_app(case_dir: Path, *, scheme: str = "US", secure_cookies: bool = Fal
         )
         return response
 
-    for module in (auth, triage, file_routes, audit_log):
+    for module in (auth, triage, file_routes, audit_log, dashboard):
         module.register(app)
     return app
 

@@ -185,3 +185,31 @@ def test_grid_filters_priority_and_login_limits(case_dir: Path) -> None:
         if e.action in ("login-failed", "login-blocked")
     ]
     assert len(failed) >= 6
+
+
+def test_dashboard_settings_and_group_categorisation(case_dir: Path) -> None:
+    c = client(case_dir)
+    token = login(c, "ann")
+    board = c.get("/dashboard")
+    assert board.status_code == 200 and "<svg" in board.text and "Review progress" in board.text
+    h = {"X-CSRF-Token": token}
+    r = c.post("/settings", headers=h, data={"blur": "20", "size": "96"})
+    assert r.status_code == 200 and r.json() == {"blur": 20, "greyscale": False, "size": 96}
+    assert list(audit.entries(Case.open(case_dir)))[-1].action == "settings"
+    colour = Image.open(io.BytesIO(c.get(f"/thumb/{_sha(case_dir)}").content))
+    assert colour.mode == "RGB" and max(colour.size) <= 96
+    from sqlalchemy import select
+
+    from veriscan.store import schema
+
+    with Case.open(case_dir).engine.connect() as conn:
+        grouped = conn.execute(select(schema.dup_groups.c.sha256)).scalars().all()
+    assert grouped, "the demo has a group of three near-duplicates"
+    r = c.post(
+        "/categorise",
+        headers=h,
+        data={"sha256": grouped[0], "version": "99", "category": "4", "scope": "group"},
+    )
+    assert r.status_code == 200 and r.json()["group"] == 3 and r.json()["conflicts"] == []
+    four = c.get("/grid", params={"category": "4"}).text
+    assert len(re.findall(r'data-sha="', four)) == 3

@@ -6,11 +6,18 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from veriscan.matching.lists.schemes import Scheme
 from veriscan.review import audit
-from veriscan.review.decisions import ConflictError, Decision, DecisionError, categorise, undo
+from veriscan.review.decisions import (
+    ConflictError,
+    Decision,
+    DecisionError,
+    categorise,
+    categorise_group,
+    undo,
+)
 from veriscan.review.users import User
 from veriscan.store.case import Case
 from veriscan.web import grid
@@ -98,7 +105,26 @@ def register(app: FastAPI) -> None:
         sha256: Annotated[str, Form()],
         version: Annotated[int, Form()],
         category: Annotated[str, Form()] = "",
+        scope: Annotated[str, Form()] = "file",
     ) -> Response:
+        if scope == "group":
+            acting = User(session.username, session.role, "")
+            try:
+                made, conflicts = categorise_group(
+                    case_of(request), acting, sha256, category or None, request.app.state.scheme
+                )
+            except DecisionError as exc:
+                return JSONResponse({"detail": str(exc)}, status_code=400)
+            mine = next((d for d in made if d.sha256 == sha256), None)
+            return JSONResponse(
+                {
+                    "sha256": sha256,
+                    "category": category or None,
+                    "version": mine.version if mine else version,
+                    "group": len(made),
+                    "conflicts": conflicts,
+                }
+            )
         return _decided(
             request,
             session,
@@ -138,4 +164,6 @@ def register(app: FastAPI) -> None:
             session.username,
             {"blur": blur, "greyscale": greyscale, "size": size},
         )
+        if "text/html" in request.headers.get("accept", ""):
+            return RedirectResponse("/", status_code=303)
         return JSONResponse({"blur": blur, "greyscale": greyscale, "size": size})

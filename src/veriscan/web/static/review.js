@@ -1,4 +1,4 @@
-// Keyboard-only triage: arrows or j/k move, digits categorise, 0 uncategorised, space reveals
+// Keyboard-only triage: arrows or j/k move, digits categorise (shift: the whole group), 0 uncategorised, space reveals
 // the focused image (logged by the server), u undoes, Enter opens the details.
 (function () {
   "use strict";
@@ -23,7 +23,9 @@
     if (response.ok) {
       cell.dataset.version = data.version;
       cell.querySelector(".category").textContent = data.category || "uncategorised";
-      status(`${data.category || "uncategorised"} (version ${data.version})`);
+      const group = data.group ? `, ${data.group} files in the group` : "";
+      const lost = data.conflicts && data.conflicts.length ? `, ${data.conflicts.length} changed by someone else` : "";
+      status(`${data.category || "uncategorised"} (version ${data.version}${group}${lost})`);
     } else {
       if (data.version !== undefined) cell.dataset.version = data.version;
       status(data.detail || "refused");
@@ -58,11 +60,13 @@
     } else if (key === "Enter") {
       const link = cell.querySelector("a");
       if (link) window.location = link.href;
-    } else if (/^[0-9]$/.test(key)) {
-      const index = Number(key);
+    } else if (/^Digit[0-9]$/.test(event.code)) {
+      // Shift + digit applies the category to the whole near-duplicate group
+      const index = Number(event.code.slice(5));
       const list = categories();
-      if (index === 0) post("/categorise", cell, { category: "" });
-      else if (index <= list.length) post("/categorise", cell, { category: list[index - 1] });
+      const scope = event.shiftKey ? "group" : "file";
+      if (index === 0) post("/categorise", cell, { category: "", scope });
+      else if (index <= list.length) post("/categorise", cell, { category: list[index - 1], scope });
     }
   });
 
