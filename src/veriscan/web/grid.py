@@ -25,6 +25,7 @@ class Filters:
     verdict: str = ""
     kind: str = ""
     evidence: str = ""
+    custodian: str = ""
     generator: str = ""
     listed: str = ""
     reviewed: str = ""
@@ -71,6 +72,12 @@ def _conditions(f: Filters) -> list[ColumnElement[bool]]:
         where.append(c.mime.like(f"{f.kind}/%"))
     if f.generator:
         where.append(c.ai_generator == f.generator)
+    if f.custodian:
+        where.append(
+            exists().where(
+                loc.sha256 == c.sha256, loc.evidence_id == ev.id, ev.custodian == f.custodian
+            )
+        )
     if f.evidence:
         where.append(
             exists().where(loc.sha256 == c.sha256, loc.evidence_id == ev.id, ev.label == f.evidence)
@@ -160,6 +167,7 @@ def choices(case_: Case) -> dict[str, list[str]]:
         verdicts = [v for (v,) in conn.execute(select(c.ai_verdict).distinct()) if v]
         generators = [v for (v,) in conn.execute(select(c.ai_generator).distinct()) if v]
         labels = [v for (v,) in conn.execute(select(ev.label).order_by(ev.label))]
+        custodians = [v for (v,) in conn.execute(select(ev.custodian).distinct()) if v]
         lists = [v for (v,) in conn.execute(select(m.list_name).distinct())]
     if NO_EVIDENCE not in verdicts:
         verdicts.append(NO_EVIDENCE)
@@ -167,5 +175,6 @@ def choices(case_: Case) -> dict[str, list[str]]:
         "verdicts": sorted(verdicts),
         "generators": sorted(generators),
         "evidence": labels,
+        "custodians": sorted(custodians),
         "lists": sorted(lists),
     }

@@ -213,3 +213,31 @@ def test_dashboard_settings_and_group_categorisation(case_dir: Path) -> None:
     assert r.status_code == 200 and r.json()["group"] == 3 and r.json()["conflicts"] == []
     four = c.get("/grid", params={"category": "4"}).text
     assert len(re.findall(r'data-sha="', four)) == 3
+
+
+def test_detail_form_records_notes_and_tags(case_dir: Path) -> None:
+    c = client(case_dir)
+    token = login(c, "bob")
+    sha = _sha(case_dir)
+    page = c.get(f"/file/{sha}").text
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
+    r = c.post(
+        "/categorise",
+        data={
+            "csrf": token,
+            "sha256": sha,
+            "version": version,
+            "category": "non-pertinent",
+            "note": "a drawing of a lake",
+            "tags": "scenery, batch-2",
+        },
+        headers={"Accept": "text/html"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == f"/file/{sha}"
+    page = c.get(f"/file/{sha}").text
+    assert "a drawing of a lake" in page and "scenery, batch-2" in page
+    olga = client(case_dir)
+    login(olga, "olga")
+    assert "Record decision" not in olga.get(f"/file/{sha}").text
+    assert "Custodian" in c.get("/").text

@@ -30,6 +30,7 @@ def _filters(
     verdict: str = "",
     kind: str = "",
     evidence: str = "",
+    custodian: str = "",
     generator: str = "",
     listed: str = "",
     reviewed: str = "",
@@ -39,7 +40,17 @@ def _filters(
     page: Annotated[int, Query(ge=0)] = 0,
 ) -> grid.Filters:
     return grid.Filters(
-        verdict, kind, evidence, generator, listed, reviewed, category, group, known_good, page
+        verdict,
+        kind,
+        evidence,
+        custodian,
+        generator,
+        listed,
+        reviewed,
+        category,
+        group,
+        known_good,
+        page,
     )
 
 
@@ -53,6 +64,8 @@ def _decided(
         return JSONResponse({"detail": str(exc), "version": exc.current}, status_code=409)
     except DecisionError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=400)
+    if "text/html" in request.headers.get("accept", ""):
+        return RedirectResponse(f"/file/{d.sha256}", status_code=303)
     return JSONResponse({"sha256": d.sha256, "category": d.category, "version": d.version})
 
 
@@ -106,7 +119,10 @@ def register(app: FastAPI) -> None:
         version: Annotated[int, Form()],
         category: Annotated[str, Form()] = "",
         scope: Annotated[str, Form()] = "file",
+        note: Annotated[str, Form(max_length=4000)] = "",
+        tags: Annotated[str, Form(max_length=1000)] = "",
     ) -> Response:
+        tag_list = [t.strip() for t in tags.split(",") if t.strip()]
         if scope == "group":
             acting = User(session.username, session.role, "")
             try:
@@ -129,7 +145,14 @@ def register(app: FastAPI) -> None:
             request,
             session,
             lambda case, who, scheme: categorise(
-                case, who, sha256, category or None, scheme, seen_version=version
+                case,
+                who,
+                sha256,
+                category or None,
+                scheme,
+                seen_version=version,
+                note=note or None,
+                tags=tag_list,
             ),
         )
 
