@@ -176,6 +176,12 @@ def test_vics_export_round_trips_through_import(tmp_path: Path, demo: Path) -> N
     assert code == 0, text
     doc = json.loads(out.read_text())
     assert doc["@odata.context"].endswith("/2.0.xml/US/$metadata#Media")
+    from veriscan.review import audit
+    from veriscan.store.case import Case
+
+    exports = [e for e in audit.entries(Case.open(case)) if e.action == "export"]
+    assert (exports[-1].object, exports[-1].details["format"]) == (str(out), "vics")
+    assert audit.verify(Case.open(case)).ok
     media = {m["SHA1"].lower(): m for m in doc["value"]}
     assert media[target["sha1"]]["Category"] == 2
     assert media[target["sha1"]]["Series"] == "S-9"

@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 
 from veriscan import __version__
-from veriscan.cli.common import err, fail, open_case, out
+from veriscan.cli.common import audit_export, err, fail, open_case, out
 from veriscan.cli.exports import export_hashes_cmd, export_vics_cmd, match_cmd
 from veriscan.cli.lists import LibraryOpt, library_for, lists_app, run_matching
 from veriscan.cli.progress import ScanProgress
@@ -325,6 +325,7 @@ def export_jsonl(
     else:
         with output.open("w", encoding="utf-8") as fh:
             n = JsonlExporter().write(case, fh, prompts=prompts)
+    audit_export(case, "jsonl", str(output or "stdout"), records=n, prompts=prompts)
     err.print(f"{n} records exported", highlight=False, markup=False)
 
 
@@ -359,6 +360,7 @@ def report(
     if thumbnails and case_dir.resolve() not in path.resolve().parents:
         fail("a report with thumbnails is evidence: write it inside the case folder")
     path = _write_report(case, path, thumbnails, prompts, known_good)
+    audit_export(case, "html", str(path), thumbnails=thumbnails, prompts=prompts)
     out.print(f"report: {path}", highlight=False, markup=False)
 
 

@@ -25,3 +25,12 @@ def open_case(path: Path) -> Case:
         return Case.open(path)
     except CaseError as exc:
         fail(str(exc))
+
+
+def audit_export(case: Case, fmt: str, target: str, **details: object) -> None:
+    """Exports take evidence-derived data out of the case: each one is an audit entry."""
+    import getpass
+
+    from veriscan.review import audit
+
+    audit.append(case, f"cli:{getpass.getuser()}", "export", target, {"format": fmt, **details})

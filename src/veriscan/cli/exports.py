@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from veriscan.cli.common import err, fail, open_case
+from veriscan.cli.common import audit_export, err, fail, open_case
 from veriscan.cli.lists import LibraryOpt, library_for, run_matching
 from veriscan.matching.lists.schemes import Scheme, load_scheme
 
@@ -45,6 +45,7 @@ def export_vics_cmd(
     case = open_case(case_dir)
     with os.fdopen(_open_output(output), "w", encoding="utf-8") as fh:
         n = export_vics(case, fh, chosen, segment, matched_only=matched_only)
+    audit_export(case, "vics", str(output), scheme=chosen.name, records=n)
     err.print(f"{n} media records written to {output}", markup=False, highlight=False)
 
 
@@ -78,6 +79,7 @@ def export_hashes_cmd(
     writer = export_csv if fmt == "csv" else export_pdq
     with os.fdopen(_open_output(output), "w", encoding="utf-8") as fh:
         n = writer(case, fh, chosen, matched_only=matched_only, categories=wanted)
+    audit_export(case, fmt, str(output), records=n)
     err.print(f"{n} rows written to {output}", markup=False, highlight=False)
 
 
