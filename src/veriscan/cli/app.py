@@ -21,7 +21,7 @@ from veriscan.cli.exports import export_hashes_cmd, export_vics_cmd, match_cmd
 from veriscan.cli.lists import LibraryOpt, library_for, lists_app, run_matching
 from veriscan.cli.progress import ScanProgress
 from veriscan.cli.render import render_content
-from veriscan.cli.review import audit_app, serve, users_app
+from veriscan.cli.review import audit_app, case_scheme_cmd, serve, users_app
 from veriscan.pipeline.ingest import IngestReport, ingest
 from veriscan.plugins import PluginError, Registry, load_registry
 from veriscan.settings import Settings, SettingsError, load_settings
@@ -44,6 +44,7 @@ app.add_typer(lists_app, name="lists")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.command("serve")(serve)
+case_app.command("scheme")(case_scheme_cmd)
 app.command("match")(match_cmd)
 export_app.command("vics")(export_vics_cmd)
 export_app.command("hashes")(export_hashes_cmd)

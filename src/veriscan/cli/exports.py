@@ -13,14 +13,19 @@ from veriscan.cli.lists import LibraryOpt, library_for, run_matching
 from veriscan.matching.lists.schemes import Scheme, load_scheme
 
 SchemeOpt = Annotated[
-    str, typer.Option("--scheme", help="Category scheme: US, UK or a custom scheme TOML file.")
+    str | None,
+    typer.Option("--scheme", help="US, UK or a custom scheme TOML (default: the case's)."),
 ]
 MatchedOpt = Annotated[
     bool, typer.Option("--matched-only", help="Only contents found on a (not known-good) list.")
 ]
 
 
-def _scheme(name: str) -> Scheme:
+def _scheme(name: str | None, case_dir: Path) -> Scheme:
+    from veriscan.review.scheme import case_scheme
+
+    if name is None:
+        return case_scheme(open_case(case_dir))
     try:
         return load_scheme(name)
     except ValueError as exc:
@@ -34,13 +39,13 @@ def _open_output(path: Path) -> int:
 def export_vics_cmd(
     case_dir: Annotated[Path, typer.Argument(metavar="CASE")],
     output: Annotated[Path, typer.Option("-o", "--output", help="VICS JSON file to write.")],
-    scheme: SchemeOpt = "US",
+    scheme: SchemeOpt = None,
     matched_only: MatchedOpt = False,
 ) -> None:
     """Project VIC VICS 2.0 JSON of the case's images and videos (hashes only, no pixels)."""
     from veriscan.reports.sharing import export_vics
 
-    chosen = _scheme(scheme)
+    chosen = _scheme(scheme, case_dir)
     segment = chosen.name if chosen.name in ("US", "UK") else "CUSTOM"
     case = open_case(case_dir)
     with os.fdopen(_open_output(output), "w", encoding="utf-8") as fh:
@@ -60,7 +65,7 @@ def export_hashes_cmd(
             help="Only these categories (scheme keys, or 'uncategorised').",
         ),
     ] = None,
-    scheme: SchemeOpt = "US",
+    scheme: SchemeOpt = None,
     matched_only: MatchedOpt = False,
 ) -> None:
     """A hash-only list of the case's images and videos, importable with `lists import`."""
@@ -68,7 +73,7 @@ def export_hashes_cmd(
 
     if fmt not in ("csv", "pdq"):
         fail("--format must be csv or pdq")
-    chosen = _scheme(scheme)
+    chosen = _scheme(scheme, case_dir)
     wanted: frozenset[str] | None = None
     if category:
         try:

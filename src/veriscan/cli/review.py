@@ -133,7 +133,9 @@ def serve(
     port: Annotated[int, typer.Option("--port")] = 8765,
     certfile: Annotated[Path | None, typer.Option("--certfile", help="TLS certificate.")] = None,
     keyfile: Annotated[Path | None, typer.Option("--keyfile", help="TLS private key.")] = None,
-    scheme: Annotated[str, typer.Option("--scheme", help="US, UK or a scheme TOML.")] = "US",
+    scheme: Annotated[
+        str | None, typer.Option("--scheme", help="Override the case's scheme (US, UK, TOML).")
+    ] = None,
 ) -> None:
     """Serve the review app for CASE (log in with an account from `veriscan users add`)."""
     try:
@@ -166,3 +168,25 @@ def serve(
         ssl_keyfile=str(keyfile) if keyfile else None,
         log_level="warning",
     )
+
+
+def case_scheme_cmd(
+    case_dir: CaseArg,
+    scheme: Annotated[
+        str | None, typer.Argument(metavar="[SCHEME]", help="US, UK or a custom scheme TOML file.")
+    ] = None,
+) -> None:
+    """Show the case's category scheme, or choose it (recorded in the audit log)."""
+    from veriscan.review.scheme import case_scheme, set_case_scheme
+
+    case = open_case(case_dir)
+    if scheme is None:
+        chosen = case_scheme(case)
+    else:
+        try:
+            chosen = set_case_scheme(case, _actor(), scheme)
+        except ValueError as exc:
+            fail(str(exc))
+    out.print(f"scheme {chosen.name}:", markup=False)
+    for number, category in enumerate(chosen.categories, start=1):
+        out.print(f"  key {number}: {category.key} ({category.label})", markup=False)

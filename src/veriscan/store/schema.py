@@ -218,3 +218,10 @@ decisions = Table(
     Column("undoes", Integer),
     UniqueConstraint("sha256", "version", name="uq_decision_version"),
 )
+
+case_settings = Table(
+    "case_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+)

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from veriscan.matching.lists.schemes import Scheme, load_scheme
+from veriscan.review.scheme import case_scheme
 from veriscan.store.case import Case
 from veriscan.web.routes import audit_log, auth, dashboard, triage
 from veriscan.web.routes import files as file_routes
@@ -25,10 +26,12 @@ from veriscan.web.sessions import RateLimiter, SessionStore
 PACKAGE = files("veriscan.web")
 
 
-def create_app(case_dir: Path, *, scheme: str = "US", secure_cookies: bool = False) -> FastAPI:
+def create_app(
+    case_dir: Path, *, scheme: str | None = None, secure_cookies: bool = False
+) -> FastAPI:
     app = FastAPI(title="veriscan review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.case = Case.open(case_dir)
-    app.state.scheme = load_scheme(scheme)
+    app.state.scheme = load_scheme(scheme) if scheme else case_scheme(app.state.case)
     app.state.sessions = SessionStore()
     app.state.limiter = RateLimiter()
     app.state.secure_cookies = secure_cookies

@@ -216,3 +216,12 @@ def _category_from_toml(table: object, path: Path, n: int) -> Category:
     if vics is not None and (isinstance(vics, bool) or not isinstance(vics, int) or vics < 0):
         raise SchemeError(f"{where}: 'vics' must be a whole number >= 0, got {vics!r}")
     return Category(fields["key"], fields["label"], vics)
+
+
+def scheme_from_text(text: str, origin: str) -> Scheme:
+    """A custom scheme from TOML text (a case keeps its scheme's text, not a path to it)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SchemeError(f"{origin}: not a valid TOML file: {exc}") from None
+    return _scheme_from_toml(data, Path(origin))
