@@ -136,6 +136,12 @@ def serve(
     scheme: Annotated[
         str | None, typer.Option("--scheme", help="Override the case's scheme (US, UK, TOML).")
     ] = None,
+    priority: Annotated[
+        str,
+        typer.Option(
+            "--priority", help="Queue order: victims-first (default), unreviewed-first, sha256."
+        ),
+    ] = "victims-first",
 ) -> None:
     """Serve the review app for CASE (log in with an account from `veriscan users add`)."""
     try:
@@ -156,7 +162,7 @@ def serve(
     if not list_users(open_case(case_dir)):
         fail(f"no accounts in {case_dir}: add one with `veriscan users add CASE NAME --role admin`")
     try:
-        app = create_app(case_dir, scheme=scheme, secure_cookies=tls)
+        app = create_app(case_dir, scheme=scheme, secure_cookies=tls, priority=priority)
     except ValueError as exc:
         fail(str(exc))
     out.print(f"review app on http{'s' if tls else ''}://{host}:{port}/", markup=False)

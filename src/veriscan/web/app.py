@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from veriscan.matching.lists.schemes import Scheme, load_scheme
 from veriscan.review.scheme import case_scheme
 from veriscan.store.case import Case
+from veriscan.web.grid import PRIORITIES
 from veriscan.web.routes import audit_log, auth, dashboard, triage
 from veriscan.web.routes import files as file_routes
 from veriscan.web.security import LoginRequiredError
@@ -27,14 +28,21 @@ PACKAGE = files("veriscan.web")
 
 
 def create_app(
-    case_dir: Path, *, scheme: str | None = None, secure_cookies: bool = False
+    case_dir: Path,
+    *,
+    scheme: str | None = None,
+    secure_cookies: bool = False,
+    priority: str = "victims-first",
 ) -> FastAPI:
+    if priority not in PRIORITIES:
+        raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}, not {priority!r}")
     app = FastAPI(title="veriscan review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.case = Case.open(case_dir)
     app.state.scheme = load_scheme(scheme) if scheme else case_scheme(app.state.case)
     app.state.sessions = SessionStore()
     app.state.limiter = RateLimiter()
     app.state.secure_cookies = secure_cookies
+    app.state.priority = priority
     app.state.templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
     app.mount("/static", StaticFiles(directory=str(PACKAGE / "static")), name="static")
 

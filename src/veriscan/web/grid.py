@@ -1,8 +1,10 @@
 """The triage queue: which images and videos a reviewer sees, filtered, in priority order.
 
-Priority rule (documented in the README): files with no AI-generation evidence and no match on a
-flagged list come first, because they may show a real, unidentified victim; then files on a
-flagged list; then files with AI evidence. Within a rank, SHA-256 order keeps paging stable.
+Priority rule (documented in the README; `serve --priority` chooses): by default files with no
+AI-generation evidence and no match on a flagged list come first, because they may show a real,
+unidentified victim; then files on a flagged list; then files with AI evidence.
+"unreviewed-first" puts files without a decision before all decided ones (same rule inside);
+"sha256" is plain hash order. Within a rank, SHA-256 order keeps paging stable.
 Known-good files (allow-lists such as NSRL) are hidden unless asked for.
 """
 
@@ -102,18 +104,28 @@ def _conditions(f: Filters) -> list[ColumnElement[bool]]:
     return where
 
 
-def _rank() -> ColumnElement[int]:
-    c, m = schema.contents.c, schema.matches.c
+PRIORITIES = ("victims-first", "unreviewed-first", "sha256")
+
+
+def _rank(priority: str) -> ColumnElement[int]:
+    c, m, d = schema.contents.c, schema.matches.c, schema.decisions.c
     flagged = exists().where(m.sha256 == c.sha256, m.known_good.is_(False))
     no_ai = or_(c.ai_verdict.is_(None), c.ai_verdict == NO_EVIDENCE)
-    return case((and_(no_ai, ~flagged), 0), (~no_ai, 2), else_=1)
+    victims = case((and_(no_ai, ~flagged), 0), (~no_ai, 2), else_=1)
+    if priority == "sha256":
+        return case((c.sha256.is_(None), 1), else_=0)
+    if priority == "unreviewed-first":
+        return case((exists().where(d.sha256 == c.sha256), 3), else_=0) + victims
+    return victims
 
 
-def page(case_: Case, f: Filters, size: int = PAGE) -> tuple[list[Cell], int]:
+def page(
+    case_: Case, f: Filters, size: int = PAGE, priority: str = "victims-first"
+) -> tuple[list[Cell], int]:
     """One page of cells and the number of files the filters leave."""
     c = schema.contents.c
     where = _conditions(f)
-    rank = _rank().label("rank")
+    rank = _rank(priority).label("rank")
     q = (
         select(c.sha256, c.mime, c.ai_verdict, c.ai_generator, c.thumbnail, rank)
         .where(*where)

@@ -241,3 +241,24 @@ def test_detail_form_records_notes_and_tags(case_dir: Path) -> None:
     login(olga, "olga")
     assert "Record decision" not in olga.get(f"/file/{sha}").text
     assert "Custodian" in c.get("/").text
+
+
+def test_priority_is_configurable(case_dir: Path) -> None:
+    import pytest as _pytest
+
+    plain = TestClient(create_app(case_dir, priority="sha256"))
+    login(plain, "ann")
+    shas = re.findall(r'data-sha="([0-9a-f]{64})"', plain.get("/").text)
+    assert shas == sorted(shas)
+    fresh = TestClient(create_app(case_dir, priority="unreviewed-first"))
+    login(fresh, "ann")
+    decided = set(
+        re.findall(
+            r'data-sha="([0-9a-f]{64})"', fresh.get("/grid", params={"reviewed": "yes"}).text
+        )
+    )
+    order = re.findall(r'data-sha="([0-9a-f]{64})"', fresh.get("/").text)
+    flags = [s in decided for s in order]
+    assert flags == sorted(flags), "undecided files come before decided ones"
+    with _pytest.raises(ValueError, match="priority"):
+        create_app(case_dir, priority="random")

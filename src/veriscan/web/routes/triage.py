@@ -76,7 +76,7 @@ def register(app: FastAPI) -> None:
         session: Annotated[Session, Depends(user)],
         f: Annotated[grid.Filters, Depends(_filters)],
     ) -> Response:
-        cells, total = grid.page(case_of(request), f)
+        cells, total = grid.page(case_of(request), f, priority=request.app.state.priority)
         return page(
             request,
             "grid.html",
@@ -97,7 +97,7 @@ def register(app: FastAPI) -> None:
         session: Annotated[Session, Depends(user)],
         f: Annotated[grid.Filters, Depends(_filters)],
     ) -> Response:
-        found, total = grid.page(case_of(request), f)
+        found, total = grid.page(case_of(request), f, priority=request.app.state.priority)
         return page(
             request,
             "cells.html",

@@ -1,5 +1,5 @@
 // Keyboard-only triage: arrows or j/k move, digits categorise (shift: the whole group), 0 uncategorised, space reveals
-// the focused image (logged by the server), u undoes, Enter opens the details.
+// the focused image (logged by the server), x selects, u undoes, Enter opens the details.
 (function () {
   "use strict";
   const token = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
@@ -60,13 +60,22 @@
     } else if (key === "Enter") {
       const link = cell.querySelector("a");
       if (link) window.location = link.href;
+    } else if (key === "x") {
+      cell.classList.toggle("selected");
+      status(`${document.querySelectorAll(".cell.selected").length} selected`);
     } else if (/^Digit[0-9]$/.test(event.code)) {
-      // Shift + digit applies the category to the whole near-duplicate group
+      // shift + digit: the whole near-duplicate group; with a selection: every selected file
       const index = Number(event.code.slice(5));
       const list = categories();
+      if (index > list.length) return;
+      const category = index === 0 ? "" : list[index - 1];
       const scope = event.shiftKey ? "group" : "file";
-      if (index === 0) post("/categorise", cell, { category: "", scope });
-      else if (index <= list.length) post("/categorise", cell, { category: list[index - 1], scope });
+      const chosen = Array.from(document.querySelectorAll(".cell.selected"));
+      const targets = chosen.length && !event.shiftKey ? chosen : [cell];
+      targets.forEach((target) => {
+        post("/categorise", target, { category, scope });
+        target.classList.remove("selected");
+      });
     }
   });
 
