@@ -324,3 +324,23 @@ photo, exact duplicates, resized and recompressed near duplicates, a PNG named .
 holding another zip, and a truncated JPEG. Use it to try veriscan and to check that a scan reports
 each of these cases.
 """
+
+
+BULK_FOLDER = "Pictures/Bulk"
+
+
+def add_bulk_photos(target: Path, count: int, seed: int = 7) -> int:
+    """``count`` more benign landscape photos, for trying the review queue at scale (a
+    1,000-file demo case: `veriscan demo-evidence DIR --bulk 970`)."""
+    if count < 0:
+        raise ValueError("the number of bulk photos must not be negative")
+    folder = Path(target) / BULK_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    clock = _EPOCH + timedelta(days=400)
+    for i in range(count):
+        spec = _PhotoSpec(1000 + i, (640, 480), camera=i % len(_CAMERAS))
+        taken = clock + timedelta(minutes=13 * i)
+        out = folder / f"IMG_{5000 + i:04d}.JPG"
+        out.write_bytes(_camera_jpeg(_rng(seed, 7, i), spec, taken))
+        os.utime(out, (taken.timestamp(), taken.timestamp()))
+    return count

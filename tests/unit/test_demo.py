@@ -240,3 +240,19 @@ def test_demo_list_matches_the_demo_and_refuses_other_folders(tmp_path: Path) ->
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="demo evidence"):
         write_demo_list(tmp_path / "empty", tmp_path / "x.csv")
+
+
+def test_bulk_photos_are_deterministic_benign_landscapes(tmp_path: Path) -> None:
+    from veriscan.demo import BULK_FOLDER, add_bulk_photos
+
+    assert add_bulk_photos(tmp_path / "a", 12) == 12
+    add_bulk_photos(tmp_path / "b", 12)
+    names = sorted(p.name for p in (tmp_path / "a" / BULK_FOLDER).iterdir())
+    assert len(names) == 12 and names[0] == "IMG_5000.JPG"
+    for name in names:
+        a = (tmp_path / "a" / BULK_FOLDER / name).read_bytes()
+        assert a == (tmp_path / "b" / BULK_FOLDER / name).read_bytes()
+    with Image.open(tmp_path / "a" / BULK_FOLDER / names[0]) as img:
+        assert img.size == (640, 480)
+    with pytest.raises(ValueError):
+        add_bulk_photos(tmp_path / "c", -1)

@@ -373,6 +373,9 @@ def demo_evidence(
         Path | None,
         typer.Option("--list", help="Also write a demo hash list (CSV) there, outside DIR."),
     ] = None,
+    bulk: Annotated[
+        int, typer.Option("--bulk", help="Add N more landscape photos (970: a 1,000-file case).")
+    ] = 0,
 ) -> None:
     """Draw a benign sample evidence set (landscapes, shapes, archives, a corrupt file)."""
     from veriscan.demo import make_demo_evidence
@@ -383,6 +386,14 @@ def demo_evidence(
     except ValueError as exc:
         fail(str(exc))
     samples = add_ai_samples(directory)
+    if bulk:
+        from veriscan.demo import add_bulk_photos
+
+        try:
+            add_bulk_photos(directory, bulk, seed=seed)
+        except ValueError as exc:
+            fail(str(exc))
+        out.print(f"plus {bulk} bulk photos", highlight=False, markup=False)
     if hash_list is not None:
         from veriscan.demo_lists import write_demo_list
 
