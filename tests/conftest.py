@@ -79,3 +79,27 @@ def _private_list_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     library = tmp_path / "list-library"
     monkeypatch.setenv("VERISCAN_LIBRARY", str(library))
     return library
+
+
+REVIEW_PASSWORD = "correct horse battery"
+
+
+def build_review_case(root: Path, users: tuple[tuple[str, str], ...]) -> Path:
+    """The demo evidence (with the AI-styled samples) scanned into a case, with accounts: the
+    first of ``users`` must be an admin."""
+    from typer.testing import CliRunner
+
+    from veriscan.cli.app import app
+    from veriscan.demo import make_demo_evidence
+    from veriscan.demo_ai import add_ai_samples
+    from veriscan.review.users import add_user
+    from veriscan.store.case import Case
+
+    make_demo_evidence(root / "evidence")
+    add_ai_samples(root / "evidence")
+    result = CliRunner().invoke(app, ["scan", str(root / "evidence"), "--case", str(root / "case")])
+    assert result.exit_code in (0, 1), result.output
+    case = Case.open(root / "case")
+    for name, role in users:
+        add_user(case, "cli:test", name, role, REVIEW_PASSWORD)
+    return root / "case"

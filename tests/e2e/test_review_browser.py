@@ -12,17 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from veriscan.cli.app import app as cli
-from veriscan.demo import make_demo_evidence
-from veriscan.demo_ai import add_ai_samples
+from conftest import REVIEW_PASSWORD as PASSWORD
+from conftest import build_review_case
 from veriscan.review import audit
-from veriscan.review.users import add_user
 from veriscan.store.case import Case
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-PASSWORD = "correct horse battery"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -42,17 +38,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
 
     from veriscan.web.app import create_app
 
-    root = tmp_path_factory.mktemp("e2e")
-    make_demo_evidence(root / "evidence")
-    add_ai_samples(root / "evidence")
-    result = CliRunner().invoke(cli, ["scan", str(root / "evidence"), "--case", str(root / "case")])
-    assert result.exit_code in (0, 1), result.output
-    case = Case.open(root / "case")
-    add_user(case, "cli:test", "boss", "admin", PASSWORD)
-    add_user(case, "boss", "ann", "reviewer", PASSWORD)
+    case_dir = build_review_case(
+        tmp_path_factory.mktemp("e2e"), (("boss", "admin"), ("ann", "reviewer"))
+    )
     port = _free_port()
     config = uvicorn.Config(
-        create_app(root / "case"), host="127.0.0.1", port=port, log_level="warning"
+        create_app(case_dir), host="127.0.0.1", port=port, log_level="warning"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -61,7 +52,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "the review app did not start within 10 s"
-    yield f"http://127.0.0.1:{port}", root / "case"
+    yield f"http://127.0.0.1:{port}", case_dir
     server.should_exit = True
     thread.join(10)
 

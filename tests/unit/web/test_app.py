@@ -12,15 +12,12 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from veriscan.cli.app import app as cli
-from veriscan.demo import make_demo_evidence
-from veriscan.demo_ai import add_ai_samples
+from conftest import REVIEW_PASSWORD as PASSWORD
+from conftest import build_review_case
 from veriscan.review import audit
-from veriscan.review.users import add_user
 from veriscan.store.case import Case
 from veriscan.web.app import create_app
 
-PASSWORD = "correct horse battery"
 PUBLIC = {("GET", "/login"), ("POST", "/login")}
 ROLE_LIMITED = {
     ("GET", "/audit"): "reviewer",
@@ -31,18 +28,8 @@ ROLE_LIMITED = {
 
 @pytest.fixture(scope="module")
 def case_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from typer.testing import CliRunner
-
-    root = tmp_path_factory.mktemp("web")
-    make_demo_evidence(root / "evidence")
-    add_ai_samples(root / "evidence")
-    result = CliRunner().invoke(cli, ["scan", str(root / "evidence"), "--case", str(root / "case")])
-    assert result.exit_code in (0, 1), result.output
-    case = Case.open(root / "case")
-    add_user(case, "cli:test", "boss", "admin", PASSWORD)
-    for name, role in (("ann", "reviewer"), ("bob", "reviewer"), ("olga", "observer")):
-        add_user(case, "boss", name, role, PASSWORD)
-    return root / "case"
+    users = (("boss", "admin"), ("ann", "reviewer"), ("bob", "reviewer"), ("olga", "observer"))
+    return build_review_case(tmp_path_factory.mktemp("web"), users)
 
 
 def client(case_dir: Path) -> TestClient:

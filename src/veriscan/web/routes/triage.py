@@ -70,26 +70,27 @@ def _decided(
 
 
 def register(app: FastAPI) -> None:
+    def render(request: Request, session: Session, f: grid.Filters, template: str) -> Response:
+        found, total = grid.page(case_of(request), f, priority=request.app.state.priority)
+        context = {
+            "session": session,
+            "cells": found,
+            "total": total,
+            "f": f,
+            "scheme": request.app.state.scheme,
+            "page_size": grid.PAGE,
+        }
+        if template == "grid.html":
+            context["choices"] = grid.choices(case_of(request))
+        return page(request, template, context)
+
     @app.get("/")
     def index(
         request: Request,
         session: Annotated[Session, Depends(user)],
         f: Annotated[grid.Filters, Depends(_filters)],
     ) -> Response:
-        cells, total = grid.page(case_of(request), f, priority=request.app.state.priority)
-        return page(
-            request,
-            "grid.html",
-            {
-                "session": session,
-                "cells": cells,
-                "total": total,
-                "f": f,
-                "choices": grid.choices(case_of(request)),
-                "scheme": request.app.state.scheme,
-                "page_size": grid.PAGE,
-            },
-        )
+        return render(request, session, f, "grid.html")
 
     @app.get("/grid")
     def cells(
@@ -97,19 +98,8 @@ def register(app: FastAPI) -> None:
         session: Annotated[Session, Depends(user)],
         f: Annotated[grid.Filters, Depends(_filters)],
     ) -> Response:
-        found, total = grid.page(case_of(request), f, priority=request.app.state.priority)
-        return page(
-            request,
-            "cells.html",
-            {
-                "session": session,
-                "cells": found,
-                "total": total,
-                "f": f,
-                "scheme": request.app.state.scheme,
-                "page_size": grid.PAGE,
-            },
-        )
+        """The results part only, for htmx to swap in when a filter or page changes."""
+        return render(request, session, f, "cells.html")
 
     @app.post("/categorise", dependencies=[Depends(csrf())])
     def categorise_file(
