@@ -42,9 +42,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         tmp_path_factory.mktemp("e2e"), (("boss", "admin"), ("ann", "reviewer"))
     )
     port = _free_port()
-    config = uvicorn.Config(
-        create_app(case_dir), host="127.0.0.1", port=port, log_level="warning"
-    )
+    config = uvicorn.Config(create_app(case_dir), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
