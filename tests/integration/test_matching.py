@@ -185,6 +185,12 @@ def test_vics_export_round_trips_through_import(tmp_path: Path, demo: Path) -> N
     media = {m["SHA1"].lower(): m for m in doc["value"]}
     assert media[target["sha1"]]["Category"] == 2
     assert media[target["sha1"]]["Series"] == "S-9"
+    for obj in first:
+        if obj["sha1"] in media:
+            files = media[obj["sha1"]]["MediaFiles"]
+            assert sorted(f["FilePath"] for f in files) == sorted(
+                loc["locator"] for loc in obj["locations"]
+            )
     code, text = invoke("lists", "import", str(out), "--name", "back")
     assert code == 0, text
     code, text = invoke("lists", "show", "back", "--entries", "100")

@@ -37,6 +37,27 @@ def _matches(case: Case) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+NAMES_BATCH = 2000
+
+
+def _names_from(conn: Any, first: str) -> dict[str, list[Any]]:
+    """File names and locators of the next contents from ``first`` on, in SHA-256 order: one
+    query per batch rather than one per content."""
+    c, loc = schema.contents.c, schema.locations.c
+    upto = (
+        select(c.sha256).where(c.sha256 >= first).order_by(c.sha256).limit(NAMES_BATCH).subquery()
+    )
+    out: dict[str, list[Any]] = {}
+    q = (
+        select(loc.sha256, loc.name, loc.locator)
+        .where(loc.sha256.in_(select(upto.c.sha256)))
+        .order_by(loc.sha256, loc.id)
+    )
+    for r in conn.execute(q):
+        out.setdefault(r.sha256, []).append(r)
+    return out
+
+
 def case_records(
     case: Case,
     scheme: Scheme,
@@ -45,7 +66,7 @@ def case_records(
     categories: frozenset[str] | None = None,
 ) -> Iterator[HashRecord]:
     """Images and videos of the case (or only matched ones) as list records, in SHA-256 order."""
-    c, loc = schema.contents.c, schema.locations.c
+    c = schema.contents.c
     matches = _matches(case)
     reviewed = current_decisions(case)
     keys = {cat.key for cat in scheme.categories}
@@ -56,7 +77,10 @@ def case_records(
             )
         )
         line = 0
+        names: dict[str, list[Any]] = {}
         for row in rows:
+            if row.sha256 not in names:
+                names = _names_from(side, row.sha256)
             found = matches.get(row.sha256, [])
             if any(m["known_good"] for m in found):
                 continue
@@ -80,10 +104,9 @@ def case_records(
                 extra["Comments"] = "lists disagree: " + ", ".join(
                     f"{k} x{n}" for k, n in sorted(votes.items())
                 )
-            names = side.execute(
-                select(loc.name, loc.locator).where(loc.sha256 == row.sha256).order_by(loc.id)
-            ).all()
-            extra["MediaFiles"] = [{"FileName": n.name, "FilePath": n.locator} for n in names]
+            extra["MediaFiles"] = [
+                {"FileName": n.name, "FilePath": n.locator} for n in names.get(row.sha256, [])
+            ]
             line += 1
             pdq_ok = row.pdq_hash is not None and (row.pdq_quality or 0) >= MIN_PDQ_QUALITY
             yield HashRecord(
