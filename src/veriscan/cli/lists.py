@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from itertools import islice
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -22,6 +22,7 @@ from veriscan.matching.library import (
     default_library,
 )
 from veriscan.matching.lists.schemes import CATEGORY_ZERO_CHOICES, DEFAULT_CATEGORY_ZERO
+from veriscan.matching.stored import StoredList
 from veriscan.settings import Settings
 
 lists_app = typer.Typer(help="Import and manage known-hash lists.", no_args_is_help=True)
@@ -46,10 +47,8 @@ def library_for(path: Path | None, settings: Settings | None = None) -> Library:
     return Library(Path(configured) if configured else default_library())
 
 
-def selected_lists(library: Library, names: Sequence[str]) -> list[Any]:
+def selected_lists(library: Library, names: Sequence[str]) -> list[StoredList]:
     """The lists a scan or `match` uses: those named, or every list in the library."""
-    from veriscan.matching.stored import StoredList
-
     chosen = [n.strip() for n in names if n.strip()] or library.names()
     try:
         return [StoredList.open(library, n) for n in chosen]
@@ -168,8 +167,6 @@ def lists_show(
     library: LibraryOpt = None,
 ) -> None:
     """A list's metadata (source, handling, scheme, counts) and optionally its first entries."""
-    from veriscan.matching.stored import StoredList
-
     lib = library_for(library)
     try:
         stored = StoredList.open(lib, name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -31,7 +31,10 @@ from veriscan.matching.pdqindex import PdqIndex, bytes_to_words
 
 BATCH = 5000
 ENTRIES_DB = "entries.sqlite"
-_ENTRY_COLUMNS = "id, line, md5, sha1, sha256, pdq, pdq_quality, category, series, labels, extra"
+_INSERT_ENTRIES = (
+    "INSERT INTO entries (id, line, md5, sha1, sha256, pdq, pdq_quality, category, series,"
+    " labels, extra) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+)
 
 
 @dataclass
@@ -177,15 +180,9 @@ def write_list(
             if not _plain(event):
                 rows.append(_row(entry, event))
                 if len(rows) >= BATCH:
-                    db.executemany(
-                        f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                        rows,
-                    )
+                    db.executemany(_INSERT_ENTRIES, rows)
                     rows.clear()
-    if rows:
-        db.executemany(
-            f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
-        )
+    db.executemany(_INSERT_ENTRIES, rows)
     db.commit()
     db.close()
     for kind in EXACT_KINDS:
@@ -196,13 +193,13 @@ def write_list(
     PdqIndex.build(bytes_to_words(digests)).save(directory / "pdq")
     np.save(directory / "pdq" / "entry.npy", ids)
     if videos:
-        _write_videos(directory, iter(videos), min_quality, counts)
+        _write_videos(directory, videos, min_quality, counts)
     return counts
 
 
 def _write_videos(
     directory: Path,
-    videos: Iterator[tuple[int, list[tuple[int, str]]]],
+    videos: list[tuple[int, list[tuple[int, str]]]],
     min_quality: int,
     counts: ImportCounts,
 ) -> None:

@@ -168,10 +168,7 @@ def _auto_scheme(path: Path, fmt: str) -> str:
     if fmt == "vics":
         from veriscan.matching.lists.vics import read_header
 
-        try:
-            named = read_header(path).scheme
-        except ListFormatError as exc:
-            raise LibraryError(f"{path}: {exc}") from exc
+        named = read_header(path).scheme
         if named in ("US", "UK"):
             return named
     return "US"

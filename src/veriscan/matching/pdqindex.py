@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -264,15 +264,19 @@ def _threads(threads: int | None) -> int:
     return max(1, threads or os.cpu_count() or 1)
 
 
-def _chunks(total: int, parts: int) -> list[tuple[int, int]]:
-    size = max(1, -(-total // parts))
-    return [(lo, min(total, lo + size)) for lo in range(0, total, size)]
-
-
-def _merge(parts: list[SearchResult], bases: list[int]) -> SearchResult:
-    if not parts:
+def _fan_out(
+    queries: Words, threads: int | None, run: Callable[[Words], SearchResult]
+) -> SearchResult:
+    """Runs ``run`` (compiled, GIL released) on one slice of the queries per thread and merges
+    the results, query rows renumbered to the whole batch."""
+    total = len(queries)
+    if total == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32)
-    q = np.concatenate([p[0] + b for p, b in zip(parts, bases, strict=True)])
+    size = max(1, -(-total // _threads(threads)))
+    starts = list(range(0, total, size))
+    with ThreadPoolExecutor(len(starts)) as pool:
+        parts = list(pool.map(lambda lo: run(queries[lo : lo + size]), starts))
+    q = np.concatenate([p[0] + lo for p, lo in zip(parts, starts, strict=True)])
     return q, np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
 
 
@@ -280,10 +284,7 @@ def brute_force(
     words: Words, queries: Words, threshold: int, threads: int | None = None
 ) -> SearchResult:
     """Every (query, id, distance) within ``threshold``, by comparing each query with every hash."""
-    spans = _chunks(len(queries), _threads(threads))
-    with ThreadPoolExecutor(len(spans) or 1) as pool:
-        parts = list(pool.map(lambda s: _brute(words, queries[s[0] : s[1]], threshold), spans))
-    return _merge(parts, [s[0] for s in spans])
+    return _fan_out(queries, threads, lambda part: _brute(words, part, threshold))
 
 
 def key_bits(count: int) -> NDArray[np.int64]:
@@ -358,20 +359,18 @@ class PdqIndex:
     ) -> SearchResult:
         """(query row, id, distance) for every stored hash within ``threshold`` of a query."""
         queries = np.ascontiguousarray(queries, dtype=np.uint64)
-        if len(self) == 0 or len(queries) == 0:
-            return _merge([], [])
+        if len(self) == 0:
+            queries = queries[:0]
         radius = radius_for(threshold)
         if radius > MAX_RADIUS:
             return brute_force(self.words, queries, threshold, threads)
-        spans = _chunks(len(queries), _threads(threads))
-
         masks, mask_table = _probe_plan(radius, self.key_bits)
         shifts = WIDTHS - self.key_bits
 
-        def run(span: tuple[int, int]) -> SearchResult:
+        def run(part: Words) -> SearchResult:
             return _search(
                 self.words,
-                queries[span[0] : span[1]],
+                part,
                 self.offsets,
                 self.ids,
                 STARTS,
@@ -385,6 +384,4 @@ class PdqIndex:
                 radius,
             )
 
-        with ThreadPoolExecutor(len(spans)) as pool:
-            parts = list(pool.map(run, spans))
-        return _merge(parts, [s[0] for s in spans])
+        return _fan_out(queries, threads, run)

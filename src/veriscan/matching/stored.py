@@ -26,8 +26,7 @@ class StoredList(HashList):
         self.pdq_threshold = self.meta.pdq_threshold
         self.min_quality = self.meta.min_quality
         self._exact: dict[str, ExactTable] = {}
-        self._pdq: PdqIndex | None = None
-        self._pdq_entry: NDArray[np.uint32] | None = None
+        self._indexes: dict[str, tuple[PdqIndex, NDArray[np.uint32]]] = {}
         uri = (folder / "entries.sqlite").resolve().as_uri() + "?mode=ro&immutable=1"
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
 
@@ -50,18 +49,21 @@ class StoredList(HashList):
             self._exact[kind] = ExactTable(self.folder, kind)
         return self._exact[kind]
 
-    def _pdq_parts(self, sub: str) -> tuple[PdqIndex, NDArray[np.uint32]]:
-        folder = self.folder / sub
-        index = PdqIndex.load(folder)
-        return index, np.load(folder / "entry.npy", mmap_mode="r")
+    def _index(self, sub: str) -> tuple[PdqIndex, NDArray[np.uint32]]:
+        """The PDQ index in ``sub`` ("pdq" or "vpdq") and its entry ids, mapped once per list."""
+        if sub not in self._indexes:
+            folder = self.folder / sub
+            self._indexes[sub] = (
+                PdqIndex.load(folder),
+                np.load(folder / "entry.npy", mmap_mode="r"),
+            )
+        return self._indexes[sub]
 
     def pdq_search(self, queries: Words) -> SearchResult:
         """(query row, entry id, distance) within the list's threshold."""
-        if self._pdq is None:
-            self._pdq, self._pdq_entry = self._pdq_parts("pdq")
-        assert self._pdq_entry is not None
-        q, pos, dist = self._pdq.search(queries, self.meta.pdq_threshold)
-        return q, self._pdq_entry[pos].astype(np.int64), dist
+        index, owner = self._index("pdq")
+        q, pos, dist = index.search(queries, self.meta.pdq_threshold)
+        return q, owner[pos].astype(np.int64), dist
 
     def has_videos(self) -> bool:
         return (self.folder / "vpdq" / "entry.npy").is_file()
@@ -70,7 +72,7 @@ class StoredList(HashList):
         """Entry id -> query frame rows within the threshold of one of that video's frames."""
         if not self.has_videos() or len(frames) == 0:
             return {}
-        index, owner = self._pdq_parts("vpdq")
+        index, owner = self._index("vpdq")
         q, pos, _ = index.search(frames, self.meta.pdq_threshold)
         out: dict[int, set[int]] = {}
         for qi, p in zip(q.tolist(), pos.tolist(), strict=True):

@@ -7,14 +7,13 @@ to greyscale and heavily blurred server-side, so unblurred pixels never enter th
 from __future__ import annotations
 
 import base64
-import io
 from pathlib import Path
 from typing import Any, TextIO
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from PIL import Image, ImageFilter
 
 from veriscan import __version__
+from veriscan.previews import blurred_jpeg
 from veriscan.reports.base import Exporter
 from veriscan.store.case import Case, now
 from veriscan.store.match_queries import matching_summary
@@ -27,13 +26,10 @@ MAX_ROWS = 20_000
 
 def blurred_thumbnail(path: Path) -> str | None:
     try:
-        with Image.open(path) as img:
-            grey = img.convert("L").filter(ImageFilter.GaussianBlur(BLUR_RADIUS))
+        data = blurred_jpeg(path, BLUR_RADIUS, quality=60)
     except (OSError, ValueError):
         return None
-    buf = io.BytesIO()
-    grey.save(buf, "JPEG", quality=60)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
 
 
 class HtmlExporter(Exporter):

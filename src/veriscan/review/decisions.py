@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, Select, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from veriscan.matching.lists.schemes import Scheme
@@ -68,16 +68,20 @@ def history(case: Case, sha256: str) -> list[Decision]:
         return [decision_from_row(r) for r in rows]
 
 
-def current(case: Case, shas: Sequence[str] | None = None) -> dict[str, Decision]:
-    """The latest decision of each file (all decided files when ``shas`` is None)."""
+def current_select(shas: Sequence[str] | None = None) -> Select[Any]:
+    """The latest decision row of each file (of ``shas`` when given), for use in larger queries."""
     d = schema.decisions.c
     latest = select(d.sha256, func.max(d.version).label("v")).group_by(d.sha256)
     if shas is not None:
         latest = latest.where(d.sha256.in_(list(shas)))
     sub = latest.subquery()
-    q = select(schema.decisions).join(sub, (d.sha256 == sub.c.sha256) & (d.version == sub.c.v))
+    return select(schema.decisions).join(sub, (d.sha256 == sub.c.sha256) & (d.version == sub.c.v))
+
+
+def current(case: Case, shas: Sequence[str] | None = None) -> dict[str, Decision]:
+    """The latest decision of each file (all decided files when ``shas`` is None)."""
     with case.engine.connect() as conn:
-        return {r.sha256: decision_from_row(r) for r in conn.execute(q)}
+        return {r.sha256: decision_from_row(r) for r in conn.execute(current_select(shas))}
 
 
 def _version(conn: Connection, sha256: str) -> int:

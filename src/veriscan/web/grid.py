@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 
+from veriscan.review.decisions import current_select, decision_from_row
 from veriscan.store import schema
 from veriscan.store.case import Case
 
@@ -92,13 +93,11 @@ def _conditions(f: Filters) -> list[ColumnElement[bool]]:
         decided = exists().where(d.sha256 == c.sha256)
         where.append(decided if f.reviewed == "yes" else ~decided)
     if f.category:
-        latest = select(d.sha256, func.max(d.version).label("v")).group_by(d.sha256).subquery()
         wanted = None if f.category == "uncategorised" else f.category
-        current = select(d.sha256).join(
-            latest, and_(d.sha256 == latest.c.sha256, d.version == latest.c.v)
+        latest = current_select().where(
+            d.category.is_(None) if wanted is None else d.category == wanted
         )
-        current = current.where(d.category.is_(None) if wanted is None else d.category == wanted)
-        where.append(c.sha256.in_(current))
+        where.append(c.sha256.in_(latest.with_only_columns(d.sha256)))
     if f.group:
         where.append(exists().where(g.sha256 == c.sha256, g.group_id == f.group))
     return where
@@ -145,13 +144,11 @@ def page(
 
 
 def _annotate(conn: Any, cells: list[Cell]) -> None:
-    from veriscan.review.decisions import decision_from_row
-
     shas = [cell.sha256 for cell in cells]
     if not shas:
         return
     by_sha = {cell.sha256: cell for cell in cells}
-    m, d, g = schema.matches.c, schema.decisions.c, schema.dup_groups.c
+    m, g = schema.matches.c, schema.dup_groups.c
     for sha, name, known in conn.execute(
         select(m.sha256, m.list_name, m.known_good).where(m.sha256.in_(shas)).distinct()
     ):
@@ -159,12 +156,7 @@ def _annotate(conn: Any, cells: list[Cell]) -> None:
             by_sha[sha].flagged = True
             if name not in by_sha[sha].lists:
                 by_sha[sha].lists.append(name)
-    latest = select(d.sha256, func.max(d.version).label("v")).where(d.sha256.in_(shas))
-    sub = latest.group_by(d.sha256).subquery()
-    rows = conn.execute(
-        select(schema.decisions).join(sub, and_(d.sha256 == sub.c.sha256, d.version == sub.c.v))
-    )
-    for row in rows:
+    for row in conn.execute(current_select(shas)):
         decision = decision_from_row(row)
         by_sha[decision.sha256].category = decision.category
         by_sha[decision.sha256].version = decision.version

@@ -13,7 +13,19 @@ from veriscan.review import audit
 from veriscan.review.users import authenticate
 from veriscan.web.render import case_of, page
 from veriscan.web.security import COOKIE, LOGIN_COOKIE, csrf, user
-from veriscan.web.sessions import Session
+from veriscan.web.sessions import SESSION_SECONDS, Session
+
+
+def _cookie(request: Request, response: Response, name: str, value: str, seconds: int) -> None:
+    """HttpOnly, SameSite=Strict, Secure when served over TLS, with an expiry."""
+    response.set_cookie(
+        name,
+        value,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.secure_cookies,
+        max_age=seconds,
+    )
 
 
 def register(app: FastAPI) -> None:
@@ -21,14 +33,7 @@ def register(app: FastAPI) -> None:
     def login_page(request: Request, error: str = "") -> Response:
         token = secrets.token_urlsafe(24)
         response = page(request, "login.html", {"csrf": token, "error": error})
-        response.set_cookie(
-            LOGIN_COOKIE,
-            token,
-            httponly=True,
-            samesite="strict",
-            secure=request.app.state.secure_cookies,
-            max_age=900,
-        )
+        _cookie(request, response, LOGIN_COOKIE, token, 900)
         return response
 
     @app.post("/login")
@@ -53,14 +58,7 @@ def register(app: FastAPI) -> None:
         limiter.clear(f"user:{username}")
         token, _ = request.app.state.sessions.create(found.username, found.role)
         response = RedirectResponse("/", status_code=303)
-        response.set_cookie(
-            COOKIE,
-            token,
-            httponly=True,
-            samesite="strict",
-            secure=request.app.state.secure_cookies,
-            max_age=8 * 3600,
-        )
+        _cookie(request, response, COOKIE, token, SESSION_SECONDS)
         response.delete_cookie(LOGIN_COOKIE)
         return response
 

@@ -7,16 +7,15 @@ written to the audit log before anything is sent.
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import PlainTextResponse, Response
-from PIL import Image, ImageFilter
 from sqlalchemy import select
 
+from veriscan.previews import blurred_jpeg
 from veriscan.review import audit
 from veriscan.review.decisions import history
 from veriscan.store import schema
@@ -43,27 +42,16 @@ def _thumbnail_path(request: Request, sha256: str) -> Path:
     return path
 
 
-def blurred(path: Path, blur: int, greyscale: bool, size: int) -> bytes:
-    with Image.open(path) as img:
-        out = img.convert("L" if greyscale else "RGB")
-    out.thumbnail((size, size))
-    if blur > 0:
-        out = out.filter(ImageFilter.GaussianBlur(blur))
-    buf = io.BytesIO()
-    out.save(buf, "JPEG", quality=70)
-    return buf.getvalue()
-
-
 def register(app: FastAPI) -> None:
     @app.get("/thumb/{sha256}")
     def thumb(
         request: Request, sha256: str, session: Annotated[Session, Depends(user)]
     ) -> Response:
-        data = blurred(
+        data = blurred_jpeg(
             _thumbnail_path(request, sha256),
             max(4, session.blur),
-            session.greyscale,
-            session.size,
+            greyscale=session.greyscale,
+            size=session.size,
         )
         return Response(data, media_type="image/jpeg")
 
