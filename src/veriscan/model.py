@@ -79,6 +79,11 @@ class Item:
     link_target: str | None = None
     encrypted: bool = False
     problems: tuple[Problem, ...] = ()
+    deleted: bool = False
+    carved: bool = False
+    fs_times: tuple[tuple[str, float], ...] = ()
+    address: tuple[int, ...] = ()
+    """Where a source finds the bytes again without a path lookup (a disk image's inode, offset)."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,9 @@ class LocationRecord:
     link_target: str | None = None
     extension_mismatch: bool = False
     problems: list[Problem] = field(default_factory=list)
+    deleted: bool = False
+    carved: bool = False
+    fs_times: dict[str, float] | None = None
 
 
 @dataclass
@@ -165,6 +173,8 @@ class UnitResult:
     locations: list[LocationRecord] = field(default_factory=list)
     contents: list[ContentRecord] = field(default_factory=list)
     bytes_read: int = 0
+    files: int = 0
+    file_bytes: int = 0
 
 
 @dataclass(frozen=True)

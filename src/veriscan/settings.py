@@ -46,6 +46,8 @@ class Settings:
     vpdq_max_frames: int = 36_000
     lists: str = ""
     library: str = ""
+    carve: bool = True
+    carve_max_file_bytes: int = 64 << 20
 
     def __post_init__(self) -> None:
         if self.pdq not in PDQ_MODES:

@@ -93,7 +93,7 @@ class DeferredInterrupt:
 def _estimate(source: EvidenceSource, progress: Progress, stop: threading.Event) -> None:
     """Count files in the background so the progress bar can show an ETA."""
     files = nbytes = 0
-    for item in source.items():
+    for item in source.census():
         if stop.is_set():
             return
         files += 1
@@ -101,8 +101,22 @@ def _estimate(source: EvidenceSource, progress: Progress, stop: threading.Event)
     progress.set_total(files, nbytes)
 
 
-def acquisition_hash(case: Case, evidence: EvidenceRow) -> tuple[str, str]:
-    """Folder: SHA-256 over the sorted manifest (path, size, SHA-256); a file: its own SHA-256."""
+def acquisition_hash(
+    case: Case, evidence: EvidenceRow, source: EvidenceSource | None = None
+) -> tuple[str | None, str]:
+    """Folder: SHA-256 over the sorted manifest (path, size, SHA-256); a file: its own SHA-256;
+    a disk image: the media hash this case verified, else the one stored in the image."""
+    current = case.evidence(evidence.label)
+    details = (current[0].details if current else None) or {}
+    verified = details.get("verification")
+    if verified and verified.get("computed", {}).get("sha256"):
+        return verified["computed"]["sha256"], (
+            f"sha256 of the media, computed by veriscan on {verified.get('checked_at')}; "
+            f"verification against stored hashes: {verified.get('result')}"
+        )
+    own = source.acquisition() if source is not None else None
+    if own is not None:
+        return own
     rows = case.folder_manifest(evidence.id)
     if evidence.source_type != "folder":
         for _, _, sha in rows:
@@ -137,6 +151,9 @@ def ingest(
         analyzers={cls.id: cls.version for cls in analyzers},
         settings=settings.as_dict(),
     )
+    described = source.describe()
+    if described is not None:
+        case.update_evidence_details(evidence.id, image=described)
     run_id = case.start_run(info, evidence.id)
     report = IngestReport(evidence.label, run_id)
     started = time.monotonic()
@@ -172,7 +189,7 @@ def ingest(
                 interrupt.check()
             # Once every unit is in, the closing steps are short: finish them even after Ctrl-C.
             report.files_seen, report.files_skipped = stats.items_seen, stats.items_skipped
-            report.acquisition_hash, method = acquisition_hash(case, evidence)
+            report.acquisition_hash, method = acquisition_hash(case, evidence, source)
             case.complete_evidence(evidence.id, report.acquisition_hash, method)
             toolchain = refresh_toolchain(case)
             report.groups = refresh_groups(case)
@@ -206,11 +223,10 @@ def _commit(
     progress: Progress,
 ) -> None:
     report.new_contents += case.write_unit(evidence.id, run_id, result)
-    top = [rec for rec in result.locations if rec.locator.depth == 0]
     problems = sum(len(r.problems) for r in result.locations) + sum(
         len(c.problems) for c in result.contents
     )
     report.locations += len(result.locations)
     report.bytes_read += result.bytes_read
     report.problems += problems
-    progress.advance(len(top), sum(rec.size or 0 for rec in top), problems)
+    progress.advance(result.files, result.file_bytes, problems)

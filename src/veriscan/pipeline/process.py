@@ -83,6 +83,7 @@ class UnitProcessor:
         self.whole = [a for a in instances if isinstance(a, Analyzer)]
         self.result = UnitResult(unit.unit_id)
         self._emitted: set[str] = set()
+        self._top_depth = 0
 
     def run(self) -> UnitResult:
         self._known = KnownContents(self.unit.db_url)
@@ -96,14 +97,24 @@ class UnitProcessor:
         source = self.unit.source_cls(Path(self.unit.source.path), self.settings)
         for item in self.unit.items:
             record = LocationRecord(
-                item.locator, item.size, item.mtime, item.kind, link_target=item.link_target
+                item.locator,
+                item.size,
+                item.mtime,
+                item.kind,
+                link_target=item.link_target,
+                deleted=item.deleted,
+                carved=item.carved,
+                fs_times=dict(item.fs_times) or None,
             )
             record.problems.extend(item.problems)
+            self.result.files += 1
+            self.result.file_bytes += item.size or 0
             if item.kind is not ItemKind.FILE:
                 self.result.locations.append(record)
                 continue
+            self._top_depth = item.locator.depth
             try:
-                stream = source.open(item.locator)
+                stream = source.open_item(item)
             except OSError as exc:
                 record.problems.append(
                     Problem("source", f"cannot open: {exc.strerror or exc}", "unreadable")
@@ -130,7 +141,7 @@ class UnitProcessor:
         wanted = [a for a in self.whole if a.wants(mime)]
         # A PyTorch checkpoint is a zip, but its members are tensor blobs, not evidence files.
         container = is_archive(mime) and sniff_model(head) != "pytorch-zip"
-        with self._spool_if(container and record.locator.depth > 0) as spool:
+        with self._spool_if(container and record.locator.depth > self._top_depth) as spool:
             try:
                 findings, data = self._read_all(stream, head, record, wanted, spool)
             except _ReadFailedError as failed:
@@ -233,7 +244,7 @@ class UnitProcessor:
     def _expand(
         self, stream: IO[bytes], mime: str, record: LocationRecord, budget: ExpansionBudget | None
     ) -> None:
-        if record.locator.depth >= self.settings.archive_max_depth:
+        if record.locator.depth - self._top_depth >= self.settings.archive_max_depth:
             record.problems.append(
                 Problem(
                     "archive",

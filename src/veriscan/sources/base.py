@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
-from veriscan.model import Item, Locator
+from veriscan.model import JSON, Item, Locator
 from veriscan.settings import Settings
 
 
@@ -50,3 +50,21 @@ class EvidenceSource(ABC):
     @abstractmethod
     def open(self, locator: Locator) -> BinaryIO:
         """A read-only stream of the top-level item at ``locator``."""
+
+    def open_item(self, item: Item) -> BinaryIO:
+        """Open an item this source yielded; sources that address items by more than a path
+        (a disk image's inode) override this, because a path may not find a deleted file."""
+        return self.open(item.locator)
+
+    def census(self) -> Iterator[Item]:
+        """Items for the progress estimate; a source whose listing is costly may list less."""
+        return self.items()
+
+    def describe(self) -> dict[str, JSON] | None:
+        """Facts about the evidence container itself (an image's format and volumes), if any."""
+        return None
+
+    def acquisition(self) -> tuple[str | None, str] | None:
+        """The evidence's own acquisition hash and how it was obtained, when the source knows
+        it better than a manifest of its files would (an image's stored media hash)."""
+        return None

@@ -50,6 +50,7 @@ class EvidenceRow:
     source_path: str
     acquisition_hash: str | None
     completed_at: str | None
+    details: dict[str, Any] | None = None
 
 
 def _engine(url: str) -> Engine:
@@ -147,6 +148,7 @@ class Case:
                     r.source_path,
                     r.acquisition_hash,
                     r.completed_at,
+                    r.details,
                 )
                 for r in conn.execute(q)
             ]
@@ -166,7 +168,21 @@ class Case:
             )
         return self.evidence(label)[0]
 
-    def complete_evidence(self, evidence_id: int, acquisition_hash: str, method: str) -> None:
+    def update_evidence_details(self, evidence_id: int, **updates: Any) -> None:
+        """Merge facts about the evidence container (image format, verification) into the row."""
+        with self.engine.begin() as conn:
+            q = select(schema.evidence.c.details).where(schema.evidence.c.id == evidence_id)
+            details = dict(conn.execute(q).scalar_one() or {})
+            details.update(updates)
+            conn.execute(
+                update(schema.evidence)
+                .where(schema.evidence.c.id == evidence_id)
+                .values(details=details)
+            )
+
+    def complete_evidence(
+        self, evidence_id: int, acquisition_hash: str | None, method: str
+    ) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 update(schema.evidence)
@@ -311,6 +327,9 @@ class Case:
             "sha256": rec.sha256,
             "extension_mismatch": rec.extension_mismatch,
             "run_id": run_id,
+            "deleted": rec.deleted,
+            "carved": rec.carved,
+            "fs_times": rec.fs_times,
         }
 
     @staticmethod

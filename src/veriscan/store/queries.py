@@ -31,6 +31,9 @@ def _locations(conn: Connection, shas: Sequence[str]) -> dict[str, list[dict[str
             loc.kind,
             loc.extension_mismatch,
             loc.sha256,
+            loc.deleted,
+            loc.carved,
+            loc.fs_times,
         )
         .join(schema.evidence, ev.id == loc.evidence_id)
         .where(loc.sha256.in_(shas))
@@ -45,6 +48,9 @@ def _locations(conn: Connection, shas: Sequence[str]) -> dict[str, list[dict[str
                 "size": r.size,
                 "mtime": r.mtime,
                 "extension_mismatch": bool(r.extension_mismatch),
+                "deleted": bool(r.deleted),
+                "carved": bool(r.carved),
+                "fs_times": r.fs_times,
                 "_evidence_id": r.evidence_id,
             }
         )

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -61,6 +62,7 @@ evidence = Table(
     Column("acquisition_method", Text),
     Column("added_at", String(32), nullable=False),
     Column("completed_at", String(32)),
+    Column("details", JSON(none_as_null=True)),
 )
 
 contents = Table(
@@ -103,6 +105,9 @@ locations = Table(
     Column("sha256", String(64), ForeignKey("contents.sha256")),
     Column("extension_mismatch", Boolean, nullable=False),
     Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
+    Column("deleted", Boolean, nullable=False, server_default=false()),
+    Column("carved", Boolean, nullable=False, server_default=false()),
+    Column("fs_times", JSON(none_as_null=True)),
     UniqueConstraint("evidence_id", "locator", name="uq_location"),
     Index("ix_locations_sha256", "sha256"),
 )
