@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo
 
-.PHONY: venv lint test demo bench bench-provenance bench-matching clean
+.PHONY: venv lint test demo bench bench-disk bench-provenance bench-matching clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ bench: venv
 	$(BIN)/python bench/throughput.py
 
 # sd-parsers is the comparison baseline: it lives in its own environment, never in .venv
+bench-disk: venv
+	$(BIN)/python bench/disk.py $(BENCH_ARGS)
+
 bench-provenance:
 	$(PYTHON) -m venv .venv-bench
 	.venv-bench/bin/pip install --quiet -e . sd-parsers

@@ -17,6 +17,7 @@ from rich.markup import escape
 
 from veriscan import __version__
 from veriscan.cli.common import audit_export, err, fail, open_case, out
+from veriscan.cli.disk import VerifyOpt, verify_for_case, verify_image_cmd
 from veriscan.cli.exports import export_hashes_cmd, export_vics_cmd, match_cmd
 from veriscan.cli.lists import LibraryOpt, library_for, lists_app, run_matching
 from veriscan.cli.progress import ScanProgress
@@ -46,6 +47,7 @@ app.add_typer(audit_app, name="audit")
 app.command("serve")(serve)
 case_app.command("scheme")(case_scheme_cmd)
 app.command("match")(match_cmd)
+app.command("verify-image")(verify_image_cmd)
 export_app.command("vics")(export_vics_cmd)
 export_app.command("hashes")(export_hashes_cmd)
 
@@ -72,6 +74,10 @@ PromptsOpt = Annotated[
 ListsOpt = Annotated[
     list[str] | None,
     typer.Option("--list", help="Hash list to match after the scan (repeat; default: all)."),
+]
+CarveOpt = Annotated[
+    bool | None,
+    typer.Option("--carve/--no-carve", help="Disk images: carve unallocated space (default on)."),
 ]
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="Settings file (default: ./veriscan.toml).")
@@ -109,6 +115,7 @@ def _run_ingest(
     custodian: str | None,
     settings: Settings,
     executor: str,
+    verify: bool = False,
 ) -> IngestReport:
     registry = _registry()
     unknown = settings.skipped - set(registry.ids("analyzers"))
@@ -129,6 +136,8 @@ def _run_ingest(
             )
     else:
         evidence = case.add_evidence(label, custodian, source.id, str(source.path))
+    if verify and not (evidence.details or {}).get("verification"):
+        verify_for_case(case, evidence, source.path)
     command = " ".join(["veriscan", *sys.argv[1:]])
     try:
         with ScanProgress(label, err) as progress:
@@ -201,11 +210,13 @@ def add(
     config: ConfigOpt = None,
     lists: ListsOpt = None,
     library: LibraryOpt = None,
+    verify: VerifyOpt = False,
+    carve: CarveOpt = None,
 ) -> None:
-    """Ingest an evidence item (folder, file or archive); re-run to resume after interruption."""
-    settings = _settings(config, pdq=pdq, workers=workers, skip=skip)
+    """Ingest an evidence item (folder, file, archive or disk image); re-run to resume."""
+    settings = _settings(config, pdq=pdq, workers=workers, skip=skip, carve=carve)
     case = open_case(case_dir)
-    report = _run_ingest(case, source, label, custodian, settings, executor)
+    report = _run_ingest(case, source, label, custodian, settings, executor, verify)
     _print_report(report)
     _match_after_ingest(case_dir, settings, lists, library)
     raise typer.Exit(1 if report.problems else 0)
@@ -227,9 +238,11 @@ def scan(
     config: ConfigOpt = None,
     lists: ListsOpt = None,
     library: LibraryOpt = None,
+    verify: VerifyOpt = False,
+    carve: CarveOpt = None,
 ) -> None:
     """One-shot triage: create or reuse a case, ingest SOURCE, write the HTML report."""
-    settings = _settings(config, pdq=pdq, workers=workers, skip=skip)
+    settings = _settings(config, pdq=pdq, workers=workers, skip=skip, carve=carve)
     if (case_dir / "case.db").exists():
         case = open_case(case_dir)
     else:
@@ -239,7 +252,7 @@ def scan(
         except CaseError as exc:
             fail(str(exc))
     report = _run_ingest(
-        case, source, label or source.resolve().name, custodian, settings, executor
+        case, source, label or source.resolve().name, custodian, settings, executor, verify
     )
     _print_report(report)
     _match_after_ingest(case_dir, settings, lists, library)

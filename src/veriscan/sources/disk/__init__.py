@@ -1,0 +1,1 @@
+"""Forensic disk images (raw, split raw, EWF): volumes, file systems, deleted files, carving."""
