@@ -70,7 +70,12 @@ def render_content(console: Console, obj: dict[str, Any]) -> None:
         "evidence", "locator", "mtime", "note", title="Locations", title_justify="left"
     )
     for loc in obj["locations"]:
-        note = "extension does not match content" if loc.get("extension_mismatch") else ""
+        flags = [
+            ("extension does not match content", loc.get("extension_mismatch")),
+            ("deleted", loc.get("deleted")),
+            ("carved", loc.get("carved")),
+        ]
+        note = ", ".join(text for text, on in flags if on)
         cells = (loc["evidence"], loc["locator"], str(loc.get("mtime") or ""), note)
         locations.add_row(*(Text(c) for c in cells))
     console.print(locations)

@@ -20,6 +20,7 @@ from veriscan.store import schema
 from veriscan.store.case import Case
 
 PAGE = 60
+ORIGINS = ("allocated", "deleted", "carved")
 NO_EVIDENCE = "none found"
 
 
@@ -36,6 +37,7 @@ class Filters:
     group: str = ""
     known_good: bool = False
     page: int = 0
+    origin: str = ""
 
     def query_string(self, **changes: Any) -> str:
         from urllib.parse import urlencode
@@ -100,6 +102,13 @@ def _conditions(f: Filters) -> list[ColumnElement[bool]]:
         where.append(c.sha256.in_(latest.with_only_columns(d.sha256)))
     if f.group:
         where.append(exists().where(g.sha256 == c.sha256, g.group_id == f.group))
+    if f.origin in ORIGINS:
+        found = {
+            "deleted": loc.deleted.is_(True),
+            "carved": loc.carved.is_(True),
+            "allocated": and_(loc.deleted.is_(False), loc.carved.is_(False)),
+        }[f.origin]
+        where.append(exists().where(loc.sha256 == c.sha256, found))
     return where
 
 

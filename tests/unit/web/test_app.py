@@ -249,3 +249,26 @@ def test_priority_is_configurable(case_dir: Path) -> None:
     assert flags == sorted(flags), "undecided files come before decided ones"
     with _pytest.raises(ValueError, match="priority"):
         create_app(case_dir, priority="random")
+
+
+def test_origin_filter_finds_deleted_and_carved_files(case_dir: Path) -> None:
+    from sqlalchemy import select, update
+
+    from veriscan.store import schema
+
+    loc = schema.locations.c
+    case = Case.open(case_dir)
+    with case.engine.begin() as conn:
+        sha = conn.execute(
+            select(loc.sha256).where(loc.name.like("%.jpg")).order_by(loc.sha256).limit(1)
+        ).scalar_one()
+        conn.execute(update(schema.locations).where(loc.sha256 == sha).values(deleted=True))
+    c = client(case_dir)
+    login(c, "bob")
+    deleted = re.findall(
+        r'data-sha="([0-9a-f]{64})"', c.get("/grid", params={"origin": "deleted"}).text
+    )
+    assert deleted == [sha]
+    assert 'data-sha="' not in c.get("/grid", params={"origin": "carved"}).text
+    allocated = c.get("/grid", params={"origin": "allocated"}).text
+    assert f'data-sha="{sha}"' not in allocated and 'data-sha="' in allocated

@@ -38,6 +38,7 @@ def _filters(
     group: str = "",
     known_good: bool = False,
     page: Annotated[int, Query(ge=0)] = 0,
+    origin: str = "",
 ) -> grid.Filters:
     return grid.Filters(
         verdict,
@@ -51,6 +52,7 @@ def _filters(
         group,
         known_good,
         page,
+        origin,
     )
 
 
