@@ -63,6 +63,7 @@ TOOL_PACKAGES = {
     "mkntfs": "ntfs-3g",
     "ntfscp": "ntfs-3g",
     "genisoimage": "genisoimage",
+    "mkfs.exfat": "exfatprogs",
 }
 _SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 

@@ -229,3 +229,12 @@ def test_iso9660_image(tmp_path: Path) -> None:
     items = _items(iso)
     assert source.describe()["volumes"][0]["file_system"] == "iso9660"
     assert _sha(source, items["photos/shape.png"]) == photo.sha256
+
+
+def test_exfat_is_recognised_and_its_bookkeeping_skipped(tmp_path: Path) -> None:
+    require_tools("mkfs.exfat")
+    image = blank_file(tmp_path / "stick.img", 8 << 20)
+    run("mkfs.exfat", "-L", "STICK", image)
+    source = DiskSource(image, Settings())
+    assert source.describe()["volumes"][0]["file_system"] == "exfat"
+    assert [k for k, i in _items(image).items() if not i.carved] == []
