@@ -10,6 +10,8 @@ DEMO   ?= demo
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	# the detector's training extra: this exact release is the CPU build these machines keep on disk
+	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
 	# the reference watermark encoder, for tests only; its declared deps would pull in PyTorch
 	$(BIN)/pip install --quiet --no-deps invisible-watermark==0.2.0

@@ -1,0 +1,1 @@
+"""The pixel-level AI-image detector: ONNX inference here, training in ``training/``."""
