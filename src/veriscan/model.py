@@ -145,6 +145,7 @@ class ContentRecord:
     pdq_mode: str | None = None
     ai: dict[str, JSON] | None = None
     model: dict[str, JSON] | None = None
+    detector: dict[str, JSON] | None = None
     findings: dict[str, dict[str, JSON]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)

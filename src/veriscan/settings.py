@@ -48,6 +48,9 @@ class Settings:
     library: str = ""
     carve: bool = True
     carve_max_file_bytes: int = 64 << 20
+    detector_model: str = ""
+    """Folder of the pixel detector's bundle (detector.onnx + detector.json); empty: the packaged
+    one, and no detector when veriscan ships without it."""
 
     def __post_init__(self) -> None:
         if self.pdq not in PDQ_MODES:

@@ -26,6 +26,7 @@ JSONL_KEYS = {
     "problems",
     "findings",
     "ai",
+    "detector",
 }
 
 

@@ -48,9 +48,22 @@ class FileContext:
 class Analyzer(ABC):
     id: ClassVar[str]
     version: ClassVar[str]
+    order: ClassVar[int] = 50
+    """Whole-content analyzers run by (order, id): an analyzer that reads another's result from
+    ``FileContext.cache`` (provenance reads the detector's) needs a higher order than it."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+
+    @classmethod
+    def prepare(cls, settings: Settings) -> str | None:
+        """Once per run, before any file is read: the version the run record stores, or None when
+        the analyzer has nothing to run with (it is then left out of the run and its record).
+
+        Raises SettingsError for a setting the examiner chose that cannot work, so a scan stops at
+        once with one line instead of recording the same problem on every file.
+        """
+        return cls.version
 
     @abstractmethod
     def wants(self, mime: str) -> bool:

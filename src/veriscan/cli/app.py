@@ -17,16 +17,28 @@ from rich.markup import escape
 
 from veriscan import __version__
 from veriscan.cli.common import audit_export, err, fail, open_case, out
-from veriscan.cli.disk import VerifyOpt, verify_for_case, verify_image_cmd
+from veriscan.cli.detector import detector_app
+from veriscan.cli.disk import VerifyOpt, verify_image_cmd
 from veriscan.cli.exports import export_hashes_cmd, export_vics_cmd, match_cmd
-from veriscan.cli.lists import LibraryOpt, library_for, lists_app, run_matching
-from veriscan.cli.progress import ScanProgress
+from veriscan.cli.ingest import (
+    CarveOpt,
+    ConfigOpt,
+    DetectorModelOpt,
+    ExecutorOpt,
+    ListsOpt,
+    NoDetectorOpt,
+    PdqOpt,
+    PromptsOpt,
+    SkipOpt,
+    WorkersOpt,
+    match_after_ingest,
+    print_report,
+    run_ingest,
+    scan_settings,
+)
+from veriscan.cli.lists import LibraryOpt, lists_app
 from veriscan.cli.render import render_content
 from veriscan.cli.review import audit_app, case_scheme_cmd, serve, users_app
-from veriscan.pipeline.ingest import IngestReport, ingest
-from veriscan.plugins import PluginError, Registry, load_registry
-from veriscan.settings import Settings, SettingsError, load_settings
-from veriscan.sources.base import EvidenceSource, SourceError
 from veriscan.store.case import Case, CaseError
 from veriscan.store.match_queries import matching_summary
 from veriscan.store.queries import content_objects, find_shas, location_problems, summary
@@ -44,142 +56,13 @@ app.add_typer(export_app, name="export")
 app.add_typer(lists_app, name="lists")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(detector_app, name="detector")
 app.command("serve")(serve)
 case_app.command("scheme")(case_scheme_cmd)
 app.command("match")(match_cmd)
 app.command("verify-image")(verify_image_cmd)
 export_app.command("vics")(export_vics_cmd)
 export_app.command("hashes")(export_hashes_cmd)
-
-
-PdqOpt = Annotated[
-    str | None, typer.Option("--pdq", help="PDQ decode: 'fast' (JPEG draft >=512 px) or 'exact'.")
-]
-WorkersOpt = Annotated[
-    int | None, typer.Option("--workers", "-j", help="Worker processes (default: all cores).")
-]
-SkipOpt = Annotated[
-    str | None,
-    typer.Option("--skip", help="Analyzers to leave out, comma-separated (e.g. provenance)."),
-]
-ExecutorOpt = Annotated[
-    str, typer.Option("--executor", help="'local' process pool or 'inline' (debugging).")
-]
-PromptsOpt = Annotated[
-    bool,
-    typer.Option(
-        "--prompts", help="Include generation prompts (withheld by default: may disturb)."
-    ),
-]
-ListsOpt = Annotated[
-    list[str] | None,
-    typer.Option("--list", help="Hash list to match after the scan (repeat; default: all)."),
-]
-CarveOpt = Annotated[
-    bool | None,
-    typer.Option("--carve/--no-carve", help="Disk images: carve unallocated space (default on)."),
-]
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="Settings file (default: ./veriscan.toml).")
-]
-
-
-def _settings(config: Path | None, **flags: Any) -> Settings:
-    try:
-        return load_settings(config or Path("veriscan.toml"), overrides=flags)
-    except SettingsError as exc:
-        fail(str(exc))
-
-
-def _registry() -> Registry:
-    try:
-        return load_registry()
-    except PluginError as exc:
-        fail(str(exc))
-
-
-def _source(registry: Registry, path: Path, settings: Settings) -> EvidenceSource:
-    if not path.exists():
-        fail(f"evidence {path} does not exist")
-    for cls in registry.classes("sources"):
-        if cls.accepts(path):
-            source: EvidenceSource = cls(path.resolve(), settings)
-            return source
-    fail(f"no evidence source can read {path} (symlink, device or unsupported type)")
-
-
-def _run_ingest(
-    case: Case,
-    source_path: Path,
-    label: str,
-    custodian: str | None,
-    settings: Settings,
-    executor: str,
-    verify: bool = False,
-) -> IngestReport:
-    registry = _registry()
-    unknown = settings.skipped - set(registry.ids("analyzers"))
-    if unknown:
-        fail(f"cannot skip unknown analyzer(s): {', '.join(sorted(unknown))}")
-    source = _source(registry, source_path, settings)
-    existing = case.evidence(label)
-    if existing:
-        evidence = existing[0]
-        if evidence.source_path != str(source.path):
-            fail(
-                f"label {label!r} already names {evidence.source_path}; "
-                "choose another --label for a different source"
-            )
-        if evidence.completed_at:
-            err.print(
-                f"{label}: already ingested completely; checking for anything missing", markup=False
-            )
-    else:
-        evidence = case.add_evidence(label, custodian, source.id, str(source.path))
-    if verify and not (evidence.details or {}).get("verification"):
-        verify_for_case(case, evidence, source.path)
-    command = " ".join(["veriscan", *sys.argv[1:]])
-    try:
-        with ScanProgress(label, err) as progress:
-            return ingest(
-                case,
-                evidence,
-                source,
-                registry,
-                settings,
-                command=command,
-                executor=executor,
-                progress=progress,
-            )
-    except (SourceError, SettingsError) as exc:
-        fail(str(exc))
-    except KeyboardInterrupt:
-        err.print("interrupted: run the same command again to resume")
-        raise typer.Exit(130) from None
-
-
-def _print_report(report: IngestReport) -> None:
-    rate = report.locations / report.seconds if report.seconds else 0.0
-    out.print(
-        f"{report.label}: {report.files_seen} files seen ({report.files_skipped} already done), "
-        f"{report.locations} locations stored, {report.new_contents} new unique contents, "
-        f"{report.bytes_read / 1e6:.1f} MB read in {report.seconds:.1f}s ({rate:.1f} files/s), "
-        f"{report.problems} problems",
-        highlight=False,
-        markup=False,
-    )
-    if report.acquisition_hash:
-        out.print(f"acquisition hash: {report.acquisition_hash}", highlight=False, markup=False)
-
-
-def _match_after_ingest(
-    case_dir: Path, settings: Settings, names: list[str] | None, library: Path | None
-) -> None:
-    """Scans match against the selected lists (all in the library unless named) when any exist."""
-    lib = library_for(library, settings)
-    chosen = names or [n for n in settings.lists.split(",") if n.strip()]
-    if chosen or lib.names():
-        run_matching(case_dir, chosen, lib)
 
 
 @case_app.command("init")
@@ -212,13 +95,17 @@ def add(
     library: LibraryOpt = None,
     verify: VerifyOpt = False,
     carve: CarveOpt = None,
+    no_detector: NoDetectorOpt = False,
+    detector_model: DetectorModelOpt = None,
 ) -> None:
     """Ingest an evidence item (folder, file, archive or disk image); re-run to resume."""
-    settings = _settings(config, pdq=pdq, workers=workers, skip=skip, carve=carve)
+    settings = scan_settings(
+        config, no_detector, detector_model, pdq=pdq, workers=workers, skip=skip, carve=carve
+    )
     case = open_case(case_dir)
-    report = _run_ingest(case, source, label, custodian, settings, executor, verify)
-    _print_report(report)
-    _match_after_ingest(case_dir, settings, lists, library)
+    report = run_ingest(case, source, label, custodian, settings, executor, verify)
+    print_report(report)
+    match_after_ingest(case_dir, settings, lists, library)
     raise typer.Exit(1 if report.problems else 0)
 
 
@@ -240,9 +127,13 @@ def scan(
     library: LibraryOpt = None,
     verify: VerifyOpt = False,
     carve: CarveOpt = None,
+    no_detector: NoDetectorOpt = False,
+    detector_model: DetectorModelOpt = None,
 ) -> None:
     """One-shot triage: create or reuse a case, ingest SOURCE, write the HTML report."""
-    settings = _settings(config, pdq=pdq, workers=workers, skip=skip, carve=carve)
+    settings = scan_settings(
+        config, no_detector, detector_model, pdq=pdq, workers=workers, skip=skip, carve=carve
+    )
     if (case_dir / "case.db").exists():
         case = open_case(case_dir)
     else:
@@ -251,11 +142,11 @@ def scan(
             case = Case.init(case_dir, case_dir.name, who)
         except CaseError as exc:
             fail(str(exc))
-    report = _run_ingest(
+    report = run_ingest(
         case, source, label or source.resolve().name, custodian, settings, executor, verify
     )
-    _print_report(report)
-    _match_after_ingest(case_dir, settings, lists, library)
+    print_report(report)
+    match_after_ingest(case_dir, settings, lists, library)
     path = _write_report(case, case_dir / "report.html", thumbnails=False)
     out.print(f"report: {path}", highlight=False, markup=False)
     raise typer.Exit(1 if report.problems else 0)

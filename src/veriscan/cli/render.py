@@ -82,6 +82,9 @@ def render_content(console: Console, obj: dict[str, Any]) -> None:
     if obj.get("exif"):
         console.print(_kv("EXIF", sorted(obj["exif"].items())))
     _render_matches(console, obj)
+    line = detector_line(obj)
+    if line:
+        console.print(Text(line))
     ai = obj.get("ai")
     if ai:
         generator = f" ({ai['generator']})" if ai.get("generator") else ""
@@ -107,6 +110,20 @@ def render_content(console: Console, obj: dict[str, Any]) -> None:
     for p in obj["problems"]:
         where = f" at {p['locator']}" if p.get("locator") else ""
         console.print(Text(f"problem [{p['code']}] {p['analyzer']}{where}: {p['message']}"))
+
+
+def detector_line(obj: dict[str, Any]) -> str | None:
+    """One line for images: the score with its threshold and model, or that it did not run."""
+    det = obj.get("detector")
+    if not det:
+        return "Pixel detector: not run" if obj.get("image") else None
+    verdict = (
+        "flagged: indicative at most" if det["flagged"] else "below the threshold: no indication"
+    )
+    return (
+        f"Pixel detector: score {det['score']:.4f} (threshold {det['threshold']:.2f}, "
+        f"model {det['model']}), {verdict}; a statistical estimate, not proof"
+    )
 
 
 def _render_matches(console: Console, obj: dict[str, Any]) -> None:

@@ -1,8 +1,8 @@
 """Folding every analyzer's facts about one content into the stored ContentRecord.
 
-Well-known facts (digests, size, MIME, image size, EXIF, PDQ) get their own columns because every
-report and matcher needs them; everything else an analyzer says is kept under its id in
-``findings``, so a new plugin needs no schema change.
+Well-known facts (digests, size, MIME, image size, EXIF, PDQ, AI evidence, the detector's score)
+get their own columns because every report and matcher needs them; everything else an analyzer
+says is kept under its id in ``findings``, so a new plugin needs no schema change.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ _PROMOTED: dict[tuple[str, str], str] = {
     ("pdq", "mode"): "pdq_mode",
     ("provenance", "ai"): "ai",
     ("models", "model"): "model",
+    ("detector", "detector"): "detector",
 }
 
 

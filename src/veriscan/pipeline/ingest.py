@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from veriscan import __version__
+from veriscan.analyzers.base import Analyzer
 from veriscan.matching.groups import refresh_groups
 from veriscan.model import RunInfo, UnitResult
 from veriscan.pipeline.executors import make_executor
@@ -101,6 +102,23 @@ def _estimate(source: EvidenceSource, progress: Progress, stop: threading.Event)
     progress.set_total(files, nbytes)
 
 
+def prepare_analyzers(
+    registry: Registry, settings: Settings
+) -> tuple[list[type[Any]], dict[str, str]]:
+    """The analyzers a run uses and the versions its record stores; one whose ``prepare`` says
+    it has nothing to run with (no detector model installed) is left out of both."""
+    chosen: list[type[Any]] = []
+    versions: dict[str, str] = {}
+    for cls in registry.classes("analyzers"):
+        if cls.id in settings.skipped:
+            continue
+        version = cls.prepare(settings) if issubclass(cls, Analyzer) else cls.version
+        if version is not None:
+            chosen.append(cls)
+            versions[cls.id] = version
+    return chosen, versions
+
+
 def acquisition_hash(
     case: Case, evidence: EvidenceRow, source: EvidenceSource | None = None
 ) -> tuple[str | None, str]:
@@ -144,11 +162,11 @@ def ingest(
     unknown = settings.skipped - set(registry.ids("analyzers"))
     if unknown:
         raise SettingsError(f"cannot skip unknown analyzer(s): {', '.join(sorted(unknown))}")
-    analyzers = [c for c in registry.classes("analyzers") if c.id not in settings.skipped]
+    analyzers, versions = prepare_analyzers(registry, settings)
     info = RunInfo(
         command=command,
         veriscan_version=__version__,
-        analyzers={cls.id: cls.version for cls in analyzers},
+        analyzers=versions,
         settings=settings.as_dict(),
     )
     described = source.describe()

@@ -80,7 +80,8 @@ class UnitProcessor:
         self.settings = unit.settings
         instances = [cls(unit.settings) for cls in unit.analyzer_classes]
         self.streaming = [a for a in instances if isinstance(a, StreamingAnalyzer)]
-        self.whole = [a for a in instances if isinstance(a, Analyzer)]
+        whole = [a for a in instances if isinstance(a, Analyzer)]
+        self.whole = sorted(whole, key=lambda a: (a.order, a.id))
         self.result = UnitResult(unit.unit_id)
         self._emitted: set[str] = set()
         self._top_depth = 0

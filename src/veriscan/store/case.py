@@ -297,6 +297,7 @@ class Case:
             "model_kind": rec.model.get("kind") if rec.model else None,
             "model_family": rec.model.get("family") if rec.model else None,
             "model": rec.model,
+            "detector": rec.detector,
             "thumbnail": thumb,
             "run_id": run_id,
         }

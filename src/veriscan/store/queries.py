@@ -169,6 +169,7 @@ def _object(row: Any, locs: list[dict[str, Any]], probs: ProblemIndex) -> dict[s
         "problems": problems,
         "ai": row["ai"],
         "model": row["model"],
+        "detector": row["detector"],
         "findings": row["findings"] or {},
         "thumbnail": row["thumbnail"],
     }

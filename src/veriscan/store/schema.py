@@ -87,6 +87,7 @@ contents = Table(
     Column("model_family", String(32), index=True),
     Column("model", JSON(none_as_null=True)),
     Column("thumbnail", Text),
+    Column("detector", JSON(none_as_null=True)),
     Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
 )
 

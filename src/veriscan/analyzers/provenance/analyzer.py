@@ -34,6 +34,7 @@ from veriscan.analyzers.provenance.others import (
     EasyDiffusionParser,
     MidjourneyParser,
 )
+from veriscan.analyzers.provenance.pixel import pixel_signal
 from veriscan.analyzers.provenance.stealth import read_stealth
 from veriscan.analyzers.provenance.swarmui import SwarmUIParser
 from veriscan.analyzers.provenance.verdict import Check, decide
@@ -57,7 +58,8 @@ PARSER_FAMILIES = ", ".join(p.family for p in PARSERS)
 
 class ProvenanceAnalyzer(Analyzer):
     id: ClassVar[str] = "provenance"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: the pixel detector's check and evidence
+    order: ClassVar[int] = 90  # after the detector, whose score it reads from the cache
 
     def wants(self, mime: str) -> bool:
         return wants_image(mime)
@@ -91,7 +93,10 @@ class ProvenanceAnalyzer(Analyzer):
         self._watermark(meta, pixels, evidence, checks, problems)
         evidence += cue_evidence(meta)
         checks.append(Check("software, file-name and size cues", "checked"))
-        verdict = decide(params, evidence, checks)
+        pixel_evidence, pixel_check, caveat = pixel_signal(ctx.cache)
+        evidence += pixel_evidence
+        checks.append(pixel_check)
+        verdict = decide(params, evidence, checks, [caveat] if caveat else [])
         return [Attribute("ai", verdict.to_json()), *problems]
 
     def _stealth(

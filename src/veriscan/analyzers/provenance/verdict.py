@@ -102,13 +102,19 @@ def params_evidence(params: Sequence[GenerationParams]) -> list[Evidence]:
 
 
 def decide(
-    params: Sequence[GenerationParams], evidence: Sequence[Evidence], checks: Sequence[Check]
+    params: Sequence[GenerationParams],
+    evidence: Sequence[Evidence],
+    checks: Sequence[Check],
+    notes: Sequence[str] = (),
 ) -> Verdict:
+    """``notes`` are caveats the explanation must end with whatever the verdict (the pixel
+    detector's: its score is a statistical estimate)."""
     found = params_evidence(params) + list(evidence)
     found.sort(key=lambda e: -ORDER.get(e.strength, 0))
     positive = [e for e in found if ORDER.get(e.strength, 0) > 0]
     if not positive:
-        return Verdict(NONE_FOUND, None, found, list(params), list(checks), _absence(checks))
+        explanation = " ".join([_absence(checks), *notes])
+        return Verdict(NONE_FOUND, None, found, list(params), list(checks), explanation)
     top = positive[0].strength
     generator = next((e.generator for e in positive if e.generator), None)
     if params and params[0].has_generation_parameters():
@@ -119,6 +125,7 @@ def decide(
     )
     lines.append(_WHY[top])
     lines.append("Checks that ran: " + _checks_text(checks) + ".")
+    lines += notes
     return Verdict(top, generator, found, list(params), list(checks), " ".join(lines))
 
 

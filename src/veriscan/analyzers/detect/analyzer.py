@@ -1,0 +1,204 @@
+"""The pixel-level detector, run on every image during a scan.
+
+Metadata evidence disappears when an image is re-encoded or shared; the pixels may still carry a
+generator's statistical traces. This analyzer turns them into a calibrated score, stores it as is
+and leaves it in ``FileContext.cache`` for the provenance analyzer, which may raise its verdict to
+``indicative`` and never further: the score is a statistical estimate, not proof, and a low one
+never shows that an image is a photograph.
+
+The ONNX session is created once per process and bundle folder and runs on one thread, because a
+scan already runs one worker process per core. When veriscan ships without a model and the
+examiner named none, the detector is left out of the run (and of its record), file by file silent;
+a model the examiner named but that cannot be loaded stops the scan before any file is read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Final
+
+import numpy as np
+from PIL import UnidentifiedImageError
+
+from veriscan.analyzers.base import Analyzer, FileContext
+from veriscan.analyzers.decode import init_pillow, wants_image
+from veriscan.analyzers.detect import patches
+from veriscan.analyzers.detect.bundle import (
+    BUNDLE_DIR,
+    INPUT,
+    META_NAME,
+    ONNX_NAME,
+    OUTPUT,
+    BundleError,
+    BundleMeta,
+    read_meta,
+)
+from veriscan.model import Attribute, Fact, Problem
+from veriscan.settings import Settings, SettingsError
+
+CACHE_KEY: Final = "detector"
+"""``FileContext.cache`` entry holding the result dict, for the provenance analyzer."""
+FAILED_KEY: Final = "detector:failed"
+"""``FileContext.cache`` entry saying, in a few words, why the detector has no result."""
+DIGITS: Final = 4
+MAX_PIXELS = patches.MAX_PIXELS
+CUDA: Final = "CUDAExecutionProvider"
+CPU: Final = "CPUExecutionProvider"
+
+
+class InferenceError(RuntimeError):
+    """The model ran but gave an output the contract does not allow (wrong shape, not finite)."""
+
+
+@dataclass(frozen=True)
+class Detector:
+    """A loaded bundle: its metadata and an ONNX Runtime session, shared by every file."""
+
+    meta: BundleMeta
+    session: Any
+    providers: tuple[str, ...]
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """One logit per patch; every patch of an image goes through a single ``run``."""
+        (out,) = self.session.run([OUTPUT], {INPUT: batch})
+        logits = np.asarray(out, dtype=np.float64).reshape(-1)
+        if logits.shape != (len(batch),):
+            raise InferenceError(f"model gave {logits.size} logits for {len(batch)} patches")
+        if not np.all(np.isfinite(logits)):
+            raise InferenceError("model gave a logit that is not a finite number")
+        return logits
+
+    def score(self, pixels: np.ndarray) -> dict[str, Any]:
+        """The stored result for one image's RGB pixels (H, W, 3) at full resolution."""
+        batch = patches.grid_patches(pixels, patch=self.meta.patch, count=self.meta.patches)
+        logit = float(self.logits(batch).mean())
+        # Flagged is decided on the rounded score, so the stored score and flag never disagree.
+        score = round(self.meta.calibration.probability(logit), DIGITS)
+        return {
+            "score": score,
+            "model": self.meta.model_id,
+            "flagged": score >= self.meta.threshold,
+            "threshold": float(self.meta.threshold),
+            "logit": round(logit, DIGITS),
+            "patches": len(batch),
+        }
+
+
+_loaded: dict[str, Detector | str] = {}
+"""Per process, by resolved bundle folder: the detector, or why it cannot be loaded (so a broken
+bundle costs one attempt per worker, not one per image)."""
+
+
+def load_detector(folder: Path) -> Detector:
+    key = str(folder.expanduser().resolve())
+    cached = _loaded.get(key)
+    if cached is None:
+        try:
+            cached = _open(Path(key))
+        except BundleError as exc:
+            cached = str(exc)
+        _loaded[key] = cached
+    if isinstance(cached, str):
+        raise BundleError(cached)
+    return cached
+
+
+def providers() -> list[str]:
+    """CUDA first where this onnxruntime build and machine have it; the CPU always."""
+    import onnxruntime as ort
+
+    return [CUDA, CPU] if CUDA in ort.get_available_providers() else [CPU]
+
+
+def _open(folder: Path) -> Detector:
+    meta = read_meta(folder)
+    if meta.patch < 1 or meta.patches < 1:
+        raise BundleError(f"{folder / META_NAME}: patch and patches must be positive")
+    if not 0.0 <= meta.threshold <= 1.0:
+        raise BundleError(f"{folder / META_NAME}: threshold {meta.threshold} is not a probability")
+    path = folder / ONNX_NAME
+    if not path.is_file():
+        raise BundleError(f"{path} is missing")
+    import onnxruntime as ort  # imported here: every CLI command loads the analyzer classes
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(str(path), sess_options=opts, providers=providers())
+    except Exception as exc:  # onnxruntime raises its own exception types for a bad graph
+        raise BundleError(f"cannot load {path}: {exc}") from exc
+    if INPUT not in {i.name for i in session.get_inputs()}:
+        raise BundleError(f"{path} has no input named {INPUT!r}")
+    if OUTPUT not in {o.name for o in session.get_outputs()}:
+        raise BundleError(f"{path} has no output named {OUTPUT!r}")
+    detector = Detector(meta, session, tuple(session.get_providers()))
+    try:  # a graph that cannot take this bundle's patches is broken, not each image
+        detector.logits(np.zeros((2, 3, meta.patch, meta.patch), dtype=np.float32))
+    except Exception as exc:
+        raise BundleError(f"{path} does not accept {meta.patch}-pixel patches: {exc}") from exc
+    return detector
+
+
+def packaged_present() -> bool:
+    return (BUNDLE_DIR / ONNX_NAME).is_file() and (BUNDLE_DIR / META_NAME).is_file()
+
+
+def chosen_folder(settings: Settings) -> Path:
+    return Path(settings.detector_model) if settings.detector_model else BUNDLE_DIR
+
+
+class DetectorAnalyzer(Analyzer):
+    """A calibrated, per-image estimate that the pixels were generated; see the module docstring."""
+
+    id: ClassVar[str] = "detector"
+    version: ClassVar[str] = "1"
+    order: ClassVar[int] = 80  # after the shared decoders, before provenance (90) reads the result
+
+    @classmethod
+    def prepare(cls, settings: Settings) -> str | None:
+        if not settings.detector_model:
+            if not packaged_present():
+                return None
+            try:
+                return f"{cls.version}/{read_meta(BUNDLE_DIR).model_id}"
+            except BundleError:
+                return cls.version  # each image then records why the model is unusable
+        folder = chosen_folder(settings)
+        try:
+            detector = load_detector(folder)
+        except BundleError as exc:
+            raise SettingsError(f"detector_model {folder}: {exc}") from None
+        return f"{cls.version}/{detector.meta.model_id}"
+
+    def wants(self, mime: str) -> bool:
+        return wants_image(mime) and (bool(self.settings.detector_model) or packaged_present())
+
+    def analyze(self, ctx: FileContext) -> list[Fact]:
+        try:
+            detector = load_detector(chosen_folder(self.settings))
+        except BundleError as exc:
+            return self._failed(ctx, "detector-no-model", f"no usable model: {exc}", "no model")
+        init_pillow()  # HEIF support and the decoder's pixel limit, as for the other analyzers
+        try:
+            pixels = patches.to_array(ctx.data, max_pixels=MAX_PIXELS)
+        except patches.TooLargeError as exc:
+            return self._failed(ctx, "detector-too-large", str(exc), "image too large")
+        except Exception as exc:  # hostile bytes can raise more than PatchError inside Pillow
+            message = str(exc) or type(exc).__name__
+            if isinstance(exc.__cause__, UnidentifiedImageError):  # its text holds an address
+                message = "no image decoder recognises these bytes"
+            return self._failed(ctx, "detector-unreadable", message, "pixels unreadable")
+        try:
+            result = detector.score(pixels)
+        except Exception as exc:
+            return self._failed(ctx, "detector-error", f"inference failed: {exc}", "failed")
+        ctx.cache[CACHE_KEY] = result
+        return [Attribute("detector", dict(result))]
+
+    def _failed(self, ctx: FileContext, code: str, message: str, reason: str) -> list[Fact]:
+        ctx.cache[FAILED_KEY] = reason
+        return [Problem(self.id, message, code)]
