@@ -47,6 +47,7 @@ class Settings:
     lists: str = ""
     library: str = ""
     carve: bool = True
+    ray_address: str = ""
     carve_max_file_bytes: int = 64 << 20
     detector_model: str = ""
     """Folder of the pixel detector's bundle (detector.onnx + detector.json); empty: the packaged

@@ -21,6 +21,7 @@ from veriscan.cli.detector import detector_app
 from veriscan.cli.disk import VerifyOpt, verify_image_cmd
 from veriscan.cli.exports import export_hashes_cmd, export_vics_cmd, match_cmd
 from veriscan.cli.ingest import (
+    AddressOpt,
     CarveOpt,
     ConfigOpt,
     DetectorModelOpt,
@@ -90,6 +91,7 @@ def add(
     workers: WorkersOpt = None,
     skip: SkipOpt = None,
     executor: ExecutorOpt = "local",
+    address: AddressOpt = None,
     config: ConfigOpt = None,
     lists: ListsOpt = None,
     library: LibraryOpt = None,
@@ -100,7 +102,14 @@ def add(
 ) -> None:
     """Ingest an evidence item (folder, file, archive or disk image); re-run to resume."""
     settings = scan_settings(
-        config, no_detector, detector_model, pdq=pdq, workers=workers, skip=skip, carve=carve
+        config,
+        no_detector,
+        detector_model,
+        pdq=pdq,
+        workers=workers,
+        skip=skip,
+        carve=carve,
+        ray_address=address,
     )
     case = open_case(case_dir)
     report = run_ingest(case, source, label, custodian, settings, executor, verify)
@@ -122,6 +131,7 @@ def scan(
     workers: WorkersOpt = None,
     skip: SkipOpt = None,
     executor: ExecutorOpt = "local",
+    address: AddressOpt = None,
     config: ConfigOpt = None,
     lists: ListsOpt = None,
     library: LibraryOpt = None,
@@ -132,7 +142,14 @@ def scan(
 ) -> None:
     """One-shot triage: create or reuse a case, ingest SOURCE, write the HTML report."""
     settings = scan_settings(
-        config, no_detector, detector_model, pdq=pdq, workers=workers, skip=skip, carve=carve
+        config,
+        no_detector,
+        detector_model,
+        pdq=pdq,
+        workers=workers,
+        skip=skip,
+        carve=carve,
+        ray_address=address,
     )
     if (case_dir / "case.db").exists():
         case = open_case(case_dir)

@@ -13,6 +13,7 @@ from veriscan.cli.disk import verify_for_case
 from veriscan.cli.lists import library_for, run_matching
 from veriscan.cli.progress import ScanProgress
 from veriscan.pipeline.ingest import IngestReport, ingest, prepare_analyzers
+from veriscan.pipeline.ray_executor import ExecutorError
 from veriscan.plugins import PluginError, Registry, load_registry
 from veriscan.settings import Settings, SettingsError, load_settings
 from veriscan.sources.base import EvidenceSource, SourceError
@@ -29,7 +30,18 @@ SkipOpt = Annotated[
     typer.Option("--skip", help="Analyzers to leave out, comma-separated (e.g. provenance)."),
 ]
 ExecutorOpt = Annotated[
-    str, typer.Option("--executor", help="'local' process pool or 'inline' (debugging).")
+    str,
+    typer.Option(
+        "--executor", help="'local' process pool, 'ray' (see --address) or 'inline' (debugging)."
+    ),
+]
+AddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        help="Ray cluster for --executor ray: 'auto' (started on this machine) or "
+        "ray://host:port; default: a Ray instance inside this process.",
+    ),
 ]
 PromptsOpt = Annotated[
     bool,
@@ -145,7 +157,7 @@ def run_ingest(
                 executor=executor,
                 progress=progress,
             )
-    except (SourceError, SettingsError) as exc:
+    except (SourceError, SettingsError, ExecutorError) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         err.print("interrupted: run the same command again to resume")

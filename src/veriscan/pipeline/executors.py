@@ -96,9 +96,15 @@ class LocalPoolExecutor(Executor):
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def make_executor(name: str, workers: int) -> Executor:
+def make_executor(name: str, workers: int, address: str = "") -> Executor:
+    """``address`` only concerns Ray: empty starts Ray inside this process, ``auto`` joins the
+    cluster started on this machine, ``ray://host:10001`` a remote one."""
     if name == "inline":
         return InlineExecutor()
     if name in ("local", "auto"):
         return LocalPoolExecutor(workers)
-    raise ValueError(f"unknown executor {name!r} (known: auto, local, inline)")
+    if name == "ray":
+        from veriscan.pipeline.ray_executor import RayExecutor
+
+        return RayExecutor(address, workers)
+    raise ValueError(f"unknown executor {name!r} (known: auto, local, inline, ray)")

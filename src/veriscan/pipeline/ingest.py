@@ -198,7 +198,7 @@ def ingest(
 
     stop = threading.Event()
     threading.Thread(target=_estimate, args=(source, progress, stop), daemon=True).start()
-    pool = make_executor(executor, settings.effective_workers)
+    pool = make_executor(executor, settings.effective_workers, settings.ray_address)
     try:
         window = settings.effective_workers * 2
         with DeferredInterrupt() as interrupt:
