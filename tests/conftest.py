@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 import random
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,27 @@ from PIL import Image, ImageDraw
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
+
+
+PG_BASE = os.environ.get("VERISCAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL case URL in a schema of its own, dropped afterwards. CI sets
+    VERISCAN_REQUIRE_POSTGRES=1: there an unreachable server fails the test instead of skipping."""
+    psycopg = pytest.importorskip("psycopg", reason="psycopg (the [cluster] extra) not installed")
+    try:
+        psycopg.connect(PG_BASE, connect_timeout=5).close()
+    except psycopg.Error as exc:
+        message = f"PostgreSQL not reachable at {PG_BASE}: {exc}"
+        if os.environ.get("VERISCAN_REQUIRE_POSTGRES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"vs_test_{uuid.uuid4().hex[:12]}"
+    yield f"{PG_BASE}?options=-csearch_path%3D{name}"
+    with psycopg.connect(PG_BASE, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
 @pytest.fixture

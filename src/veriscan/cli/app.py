@@ -24,6 +24,7 @@ from veriscan.cli.ingest import (
     AddressOpt,
     CarveOpt,
     ConfigOpt,
+    DbOpt,
     DetectorModelOpt,
     ExecutorOpt,
     ListsOpt,
@@ -40,7 +41,7 @@ from veriscan.cli.ingest import (
 from veriscan.cli.lists import LibraryOpt, lists_app
 from veriscan.cli.render import render_content
 from veriscan.cli.review import audit_app, case_scheme_cmd, serve, users_app
-from veriscan.store.case import Case, CaseError
+from veriscan.store.case import Case, CaseError, is_case
 from veriscan.store.match_queries import matching_summary
 from veriscan.store.queries import content_objects, find_shas, location_problems, summary
 
@@ -72,10 +73,11 @@ def case_init(
     name: Annotated[str, typer.Option("--name", help="Case name or reference.")],
     examiner: Annotated[str, typer.Option("--examiner", help="Examiner responsible.")],
     agency: Annotated[str | None, typer.Option("--agency")] = None,
+    db: DbOpt = None,
 ) -> None:
-    """Create a case folder holding the case database."""
+    """Create a case folder holding the case database (SQLite, or PostgreSQL with --db)."""
     try:
-        Case.init(directory, name, examiner, agency).close()
+        Case.init(directory, name, examiner, agency, db_url=db).close()
     except CaseError as exc:
         fail(str(exc))
     out.print(f"case created: {directory}", highlight=False, markup=False)
@@ -127,6 +129,7 @@ def scan(
     label: Annotated[str | None, typer.Option("--label")] = None,
     custodian: Annotated[str | None, typer.Option("--custodian")] = None,
     examiner: Annotated[str | None, typer.Option("--examiner")] = None,
+    db: DbOpt = None,
     pdq: PdqOpt = None,
     workers: WorkersOpt = None,
     skip: SkipOpt = None,
@@ -151,12 +154,12 @@ def scan(
         carve=carve,
         ray_address=address,
     )
-    if (case_dir / "case.db").exists():
+    if is_case(case_dir):
         case = open_case(case_dir)
     else:
         who = examiner or os.environ.get("USER") or "unknown"
         try:
-            case = Case.init(case_dir, case_dir.name, who)
+            case = Case.init(case_dir, case_dir.name, who, db_url=db)
         except CaseError as exc:
             fail(str(exc))
     report = run_ingest(

@@ -35,6 +35,15 @@ ExecutorOpt = Annotated[
         "--executor", help="'local' process pool, 'ray' (see --address) or 'inline' (debugging)."
     ),
 ]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="VERISCAN_DB",
+        help="Team store: a PostgreSQL URL (postgresql://user@host/db, optionally "
+        "?options=-csearch_path%3Dcase1 for a schema per case); default: SQLite in the case.",
+    ),
+]
 AddressOpt = Annotated[
     str | None,
     typer.Option(

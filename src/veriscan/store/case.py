@@ -1,4 +1,5 @@
-"""A case on disk: folder (mode 0700), SQLite database in WAL mode, thumbnails beside it.
+"""A case: a folder (mode 0700) holding thumbnails and either a SQLite database in WAL mode or,
+for a team, the URL of a PostgreSQL database (``database.url``) shared by every examiner.
 
 Writes come only from the coordinating process, one transaction per work unit, so a unit is either
 wholly committed or absent: that is what makes an interrupted ingest resumable.
@@ -7,6 +8,7 @@ wholly committed or absent: that is what makes an interrupted ingest resumable.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,12 +19,15 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 
 from veriscan import __version__
 from veriscan.model import ContentRecord, LocationRecord, Problem, RunInfo, UnitResult
 from veriscan.store import schema
 
 DB_NAME = "case.db"
+DB_URL_NAME = "database.url"
+_SEARCH_PATH = re.compile(r"search_path=([A-Za-z_][A-Za-z0-9_]*)")
 MIGRATIONS = Path(__file__).parent / "migrations"
 PRIVATE = 0o700
 
@@ -53,7 +58,44 @@ class EvidenceRow:
     details: dict[str, Any] | None = None
 
 
+def normalise_url(url: str) -> str:
+    """PostgreSQL URLs as people write them, driven by psycopg 3."""
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def database_url(root: Path) -> str:
+    pointer = root / DB_URL_NAME
+    if pointer.is_file():
+        return pointer.read_text(encoding="utf-8").strip()
+    return f"sqlite:///{root / DB_NAME}"
+
+
+def is_case(root: Path) -> bool:
+    return (root / DB_NAME).is_file() or (root / DB_URL_NAME).is_file()
+
+
+def _create_schema(engine: Engine) -> None:
+    """A case may live in its own schema (``options=-csearch_path=NAME`` in the URL), which is
+    created on first use so one database can hold several cases."""
+    options = str(engine.url.query.get("options", ""))
+    found = _SEARCH_PATH.search(options)
+    if found:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{found[1]}"')
+
+
 def _engine(url: str) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("postgresql"):
+        engine = create_engine(url, pool_pre_ping=True)
+        try:
+            _create_schema(engine)
+        except OperationalError as exc:
+            raise CaseError(f"cannot reach the case database: {exc.orig or exc}") from exc
+        return engine
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
 
@@ -92,8 +134,15 @@ class Case:
         return make_private_dir(self.root / "tmp")
 
     @classmethod
-    def init(cls, root: Path, name: str, examiner: str, agency: str | None = None) -> Case:
-        if (root / DB_NAME).exists():
+    def init(
+        cls,
+        root: Path,
+        name: str,
+        examiner: str,
+        agency: str | None = None,
+        db_url: str | None = None,
+    ) -> Case:
+        if is_case(root):
             raise CaseError(f"{root} already holds a case")
         if root.exists() and not root.is_dir():
             raise CaseError(f"{root} exists and is not a folder")
@@ -101,9 +150,11 @@ class Case:
             make_private_dir(root)
         except OSError as exc:
             raise CaseError(f"cannot create case folder {root}: {exc.strerror or exc}") from exc
-        engine = _engine(f"sqlite:///{root / DB_NAME}")
+        engine = _engine(db_url or f"sqlite:///{root / DB_NAME}")
         migrate(engine)
         with engine.begin() as conn:
+            if conn.execute(select(func.count()).select_from(schema.case_meta)).scalar_one():
+                raise CaseError("that database already holds a case; give each case its own")
             conn.execute(
                 insert(schema.case_meta).values(
                     id=1,
@@ -114,15 +165,21 @@ class Case:
                     veriscan_version=__version__,
                 )
             )
+        if db_url:
+            pointer = root / DB_URL_NAME
+            fd = os.open(pointer, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(normalise_url(db_url) + "\n")
         return cls(root, engine)
 
     @classmethod
     def open(cls, root: Path) -> Case:
-        if not (root / DB_NAME).is_file():
+        if not is_case(root):
             raise CaseError(
-                f"{root} is not a veriscan case (no {DB_NAME}); run 'veriscan case init'"
+                f"{root} is not a veriscan case (no {DB_NAME} or {DB_URL_NAME}); "
+                "run 'veriscan case init'"
             )
-        engine = _engine(f"sqlite:///{root / DB_NAME}")
+        engine = _engine(database_url(root))
         migrate(engine)
         return cls(root, engine)
 

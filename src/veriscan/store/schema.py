@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -23,6 +24,9 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+# File sizes pass 2 GiB (videos, model files, disk images): 64-bit on PostgreSQL, whose INTEGER
+# is 32-bit; SQLite's INTEGER is already 64-bit.
+FileSize = BigInteger().with_variant(Integer(), "sqlite")
 
 case_meta = Table(
     "case_meta",
@@ -71,7 +75,7 @@ contents = Table(
     Column("sha256", String(64), primary_key=True),
     Column("md5", String(32), nullable=False, index=True),
     Column("sha1", String(40), nullable=False, index=True),
-    Column("size", Integer, nullable=False),
+    Column("size", FileSize, nullable=False),
     Column("mime", String(128), nullable=False),
     Column("width", Integer),
     Column("height", Integer),
@@ -99,7 +103,7 @@ locations = Table(
     Column("locator", Text, nullable=False),
     Column("depth", Integer, nullable=False),
     Column("name", Text, nullable=False),
-    Column("size", Integer),
+    Column("size", FileSize),
     Column("mtime", Float),
     Column("kind", String(16), nullable=False),
     Column("link_target", Text),

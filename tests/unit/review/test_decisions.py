@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,9 +33,11 @@ OBS = User("olga", "observer", "")
 SHA = "a" * 64
 
 
-@pytest.fixture
-def case(tmp_path: Path) -> Case:
-    case = Case.init(tmp_path / "case", "T", "E")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Case]:
+    """Every decision test runs on both stores: a team's PostgreSQL must behave the same."""
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    case = Case.init(tmp_path / "case", "T", "E", db_url=url)
     run = case.start_run(RunInfo("test", "0", {}, {}), None)
     with case.engine.begin() as conn:
         conn.execute(
@@ -48,7 +51,8 @@ def case(tmp_path: Path) -> Case:
                 run_id=run,
             )
         )
-    return case
+    yield case
+    case.close()
 
 
 def test_decisions_are_kept_as_history_and_undo_restores(case: Case) -> None:
