@@ -18,6 +18,7 @@ from typing import TypeVar
 
 U = TypeVar("U")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 class Executor(ABC):
@@ -31,6 +32,33 @@ class Executor(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release workers; called on normal exit and on interruption."""
+
+
+def windowed(
+    units: Iterable[U],
+    window: int,
+    submit: Callable[[U], T],
+    first_done: Callable[[list[T]], tuple[list[T], list[T]]],
+    result: Callable[[T], R],
+) -> Iterator[R]:
+    """At most ``window`` units in flight, results as they complete: memory stays bounded however
+    many units a source yields. Shared by every executor that hands units to other processes."""
+    pending: list[T] = []
+    source = iter(units)
+    exhausted = False
+    while True:
+        while not exhausted and len(pending) < window:
+            try:
+                unit = next(source)
+            except StopIteration:
+                exhausted = True
+                break
+            pending.append(submit(unit))
+        if not pending:
+            return
+        done, pending = first_done(pending)
+        for handle in done:
+            yield result(handle)
 
 
 class InlineExecutor(Executor):
@@ -75,22 +103,13 @@ class LocalPoolExecutor(Executor):
         )
 
     def map_unordered(self, fn: Callable[[U], R], units: Iterable[U], window: int) -> Iterator[R]:
-        pending: set[Future[R]] = set()
-        source = iter(units)
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < window:
-                try:
-                    unit = next(source)
-                except StopIteration:
-                    exhausted = True
-                    break
-                pending.add(self._pool.submit(fn, unit))
-            if not pending:
-                return
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                yield fut.result()
+        def first_done(pending: list[Future[R]]) -> tuple[list[Future[R]], list[Future[R]]]:
+            done, rest = wait(pending, return_when=FIRST_COMPLETED)
+            return list(done), list(rest)
+
+        return windowed(
+            units, window, lambda unit: self._pool.submit(fn, unit), first_done, Future.result
+        )
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -12,7 +12,7 @@ import socket
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final, TypeVar
 
-from veriscan.pipeline.executors import Executor
+from veriscan.pipeline.executors import Executor, windowed
 
 U = TypeVar("U")
 R = TypeVar("R")
@@ -72,23 +72,14 @@ class RayExecutor(Executor):
         ray = self._ray
         cpus = int(ray.cluster_resources().get("CPU", 1))
         window = max(window, 2 * cpus)  # keep every CPU of the cluster busy, not this machine's
-        pending: list[Any] = []
-        source = iter(units)
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < window:
-                try:
-                    unit = next(source)
-                except StopIteration:
-                    exhausted = True
-                    break
-                pending.append(self._task.remote(fn, unit))
-            if not pending:
-                return
-            done, pending = ray.wait(pending, num_returns=1)
-            for ref in done:
-                result: R = ray.get(ref)
-                yield result
+
+        def first_done(pending: list[Any]) -> tuple[list[Any], list[Any]]:
+            done, rest = ray.wait(pending, num_returns=1)
+            return list(done), list(rest)
+
+        return windowed(
+            units, window, lambda unit: self._task.remote(fn, unit), first_done, ray.get
+        )
 
     def close(self) -> None:
         if self._started_here:
