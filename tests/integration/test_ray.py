@@ -106,3 +106,42 @@ def test_unreachable_cluster_is_a_usage_error(tmp_path: Path) -> None:
     proc = _add(tmp_path / "case", src, "--executor", "ray", "--address", "127.0.0.1:1")
     assert proc.wait(120) == 2
     assert b"Ray cluster" in (proc.stderr.read() if proc.stderr else b"")
+
+
+def test_cluster_workers_write_to_the_postgresql_store(
+    tmp_path: Path, cluster: str, pg_url: str
+) -> None:
+    from sqlalchemy import select
+
+    from veriscan.store import schema
+    from veriscan.store.case import Case
+
+    src = tmp_path / "evidence"
+    src.mkdir()
+    for i in range(300):
+        (src / f"f{i:03d}.txt").write_text(f"file {i}\n" * (i % 7 + 1))
+
+    def placed(case_dir: Path) -> set[tuple[str, str | None]]:
+        case = Case.open(case_dir)
+        with case.engine.connect() as conn:
+            rows = conn.execute(select(schema.locations.c.locator, schema.locations.c.sha256))
+            found = {(r.locator, r.sha256) for r in rows}
+        case.close()
+        return found
+
+    inline = _add(tmp_path / "inline", src, "--executor", "inline")
+    assert inline.wait(300) == 0, inline.stderr.read() if inline.stderr else ""
+    team = tmp_path / "team"
+    init = subprocess.run(
+        [sys.executable, "-m", "veriscan", "case", "init", str(team), "--name", "t",
+         "--examiner", "e", "--db", pg_url],
+        capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert init.returncode == 0, init.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "veriscan", "add", str(team), str(src), "--label", "phone",
+         "--executor", "ray", "--address", cluster],
+        capture_output=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert placed(team) == placed(tmp_path / "inline")
