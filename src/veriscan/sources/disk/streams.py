@@ -10,13 +10,17 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from veriscan.sources.carve import ReadAt
 from veriscan.sources.disk.media import Media, MediaError
 
 
-class _SizedStream(io.RawIOBase):
-    def __init__(self, size: int) -> None:
+class SizedStream(io.RawIOBase):
+    """A seekable read-only stream of ``size`` bytes served by ``read_at(offset, length)``."""
+
+    def __init__(self, size: int, read_at: ReadAt) -> None:
         self._size = size
         self._pos = 0
+        self._read_at = read_at
 
     def readable(self) -> bool:
         return True
@@ -37,7 +41,10 @@ class _SizedStream(io.RawIOBase):
         want = min(len(view), self._size - self._pos)
         if want <= 0:
             return 0
-        data = self._read_at(self._pos, want)
+        try:
+            data = self._read_at(self._pos, want)
+        except (MediaError, RuntimeError) as exc:  # pytsk3 wraps image-layer failures
+            raise OSError(str(exc)) from exc
         if not data:
             raise OSError(
                 f"image ended at byte {self._pos} of {self._size} of this file (truncated image?)"
@@ -47,37 +54,19 @@ class _SizedStream(io.RawIOBase):
         self._pos += n
         return n
 
-    def _read_at(self, offset: int, length: int) -> bytes:
-        raise NotImplementedError
 
-
-class AttributeStream(_SizedStream):
+class AttributeStream(SizedStream):
     """One data attribute of one file (its default data, or an NTFS alternate stream)."""
 
-    def __init__(self, tsk_file: Any, size: int, attr_type: Any, attr_id: int) -> None:
-        super().__init__(size)
-        self._file = tsk_file
-        self._type = attr_type
-        self._id = attr_id
+    def __init__(self, tsk_file: Any, size: int, attr_type: int, attr_id: int) -> None:
+        def read_at(offset: int, length: int) -> bytes:
+            return bytes(tsk_file.read_random(offset, length, attr_type, attr_id))
 
-    def _read_at(self, offset: int, length: int) -> bytes:
-        try:
-            data = self._file.read_random(offset, length, self._type, self._id)
-        except (MediaError, RuntimeError) as exc:
-            raise OSError(str(exc)) from exc
-        return bytes(data)
+        super().__init__(size, read_at)
 
 
-class RangeStream(_SizedStream):
+class RangeStream(SizedStream):
     """A run of bytes of the media itself (a carved file)."""
 
     def __init__(self, media: Media, offset: int, size: int) -> None:
-        super().__init__(size)
-        self._media = media
-        self._offset = offset
-
-    def _read_at(self, offset: int, length: int) -> bytes:
-        try:
-            return self._media.read(self._offset + offset, length)
-        except MediaError as exc:
-            raise OSError(str(exc)) from exc
+        super().__init__(size, lambda at, length: media.read(offset + at, length))
