@@ -129,10 +129,7 @@ def run_ingest(
     verify: bool = False,
 ) -> IngestReport:
     registry = registry_or_fail()
-    unknown = settings.skipped - set(registry.ids("analyzers"))
-    if unknown:
-        fail(f"cannot skip unknown analyzer(s): {', '.join(sorted(unknown))}")
-    try:  # before anything is written: a detector model that cannot load stops here
+    try:  # before anything is written: a bad skip list or detector model stops here
         prepare_analyzers(registry, settings)
     except SettingsError as exc:
         fail(str(exc))
@@ -153,6 +150,7 @@ def run_ingest(
         evidence = case.add_evidence(label, custodian, source.id, str(source.path))
     if verify and not (evidence.details or {}).get("verification"):
         verify_for_case(case, evidence, source.path)
+        evidence = case.evidence(label)[0]  # now carrying the verification
     command = " ".join(["veriscan", *sys.argv[1:]])
     try:
         with ScanProgress(label, err) as progress:

@@ -106,7 +106,12 @@ def prepare_analyzers(
     registry: Registry, settings: Settings
 ) -> tuple[list[type[Any]], dict[str, str]]:
     """The analyzers a run uses and the versions its record stores; one whose ``prepare`` says
-    it has nothing to run with (no detector model installed) is left out of both."""
+    it has nothing to run with (no detector model installed) is left out of both.
+
+    Raises SettingsError for a skip list naming no analyzer, or a setting an analyzer rejects."""
+    unknown = settings.skipped - set(registry.ids("analyzers"))
+    if unknown:
+        raise SettingsError(f"cannot skip unknown analyzer(s): {', '.join(sorted(unknown))}")
     chosen: list[type[Any]] = []
     versions: dict[str, str] = {}
     for cls in registry.classes("analyzers"):
@@ -124,9 +129,7 @@ def acquisition_hash(
 ) -> tuple[str | None, str]:
     """Folder: SHA-256 over the sorted manifest (path, size, SHA-256); a file: its own SHA-256;
     a disk image: the media hash this case verified, else the one stored in the image."""
-    current = case.evidence(evidence.label)
-    details = (current[0].details if current else None) or {}
-    verified = details.get("verification")
+    verified = (evidence.details or {}).get("verification")
     if verified and verified.get("computed", {}).get("sha256"):
         return verified["computed"]["sha256"], (
             f"sha256 of the media, computed by veriscan on {verified.get('checked_at')}; "
@@ -159,9 +162,6 @@ def ingest(
     progress: Progress | None = None,
 ) -> IngestReport:
     progress = progress or NullProgress()
-    unknown = settings.skipped - set(registry.ids("analyzers"))
-    if unknown:
-        raise SettingsError(f"cannot skip unknown analyzer(s): {', '.join(sorted(unknown))}")
     analyzers, versions = prepare_analyzers(registry, settings)
     info = RunInfo(
         command=command,

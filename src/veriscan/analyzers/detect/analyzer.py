@@ -175,7 +175,8 @@ class DetectorAnalyzer(Analyzer):
         return f"{cls.version}/{detector.meta.model_id}"
 
     def wants(self, mime: str) -> bool:
-        return wants_image(mime) and (bool(self.settings.detector_model) or packaged_present())
+        """Whether a model exists was settled once per run by ``prepare``, not per file."""
+        return wants_image(mime)
 
     def analyze(self, ctx: FileContext) -> list[Fact]:
         try:

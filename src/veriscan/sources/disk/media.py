@@ -20,6 +20,7 @@ from veriscan.sources.base import SourceError
 EWF_SIGNATURES: Final = (b"EVF\x09\x0d\x0a\xff\x00", b"EVF2\x0d\x0a\x81\x00")
 RAW_SUFFIXES: Final = frozenset({".dd", ".raw", ".img", ".iso", ".bin", ".001"})
 _NOATIME: Final = getattr(os, "O_NOATIME", 0)
+NEEDS_DISK: Final = "disk images need the [disk] extra: pip install 'veriscan[disk]'"
 _SPLIT: Final = re.compile(r"^(?P<stem>.+)\.(?P<num>\d{3})$")
 
 
@@ -130,7 +131,7 @@ class EwfMedia(Media):
         try:
             import pyewf
         except ImportError as exc:
-            raise MediaError(_NEEDS_DISK) from exc
+            raise MediaError(NEEDS_DISK) from exc
         try:
             names = pyewf.glob(str(path))
             handle = pyewf.handle()
@@ -160,9 +161,6 @@ class EwfMedia(Media):
         if self._handle is not None:
             self._handle.close()
             self._handle = None
-
-
-_NEEDS_DISK: Final = "disk images need the [disk] extra: pip install 'veriscan[disk]'"
 
 
 def _first_line(exc: BaseException) -> str:

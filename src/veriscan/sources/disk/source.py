@@ -19,7 +19,13 @@ from typing import Any, BinaryIO, Final, cast
 from veriscan.model import JSON, Item, ItemKind, Locator, Problem
 from veriscan.sources.base import EvidenceSource, SourceError
 from veriscan.sources.carve import carve
-from veriscan.sources.disk.media import Media, MediaError, looks_like_image, open_media
+from veriscan.sources.disk.media import (
+    NEEDS_DISK,
+    Media,
+    MediaError,
+    looks_like_image,
+    open_media,
+)
 from veriscan.sources.disk.streams import AttributeStream, RangeStream
 from veriscan.sources.disk.volumes import (
     SOURCE,
@@ -34,7 +40,6 @@ from veriscan.sources.disk.walk import FS_FILE, MEDIA_RANGE, FsWalker, RunCollec
 UNALLOCATED: Final = "$unallocated"
 UNPARSED: Final = "$unparsed"
 _CARVED_NAME: Final = re.compile(r"(?:^|/)\$(?:unallocated|unparsed)/offset-(\d+)\.\w+$")
-_NEEDS_DISK: Final = "disk images need the [disk] extra: pip install 'veriscan[disk]'"
 
 
 class OpenImage:
@@ -44,7 +49,7 @@ class OpenImage:
         try:
             import pytsk3  # noqa: F401
         except ImportError as exc:
-            raise SourceError(_NEEDS_DISK) from exc
+            raise SourceError(NEEDS_DISK) from exc
         self.media: Media = open_media(path)
         self.img = TskImage.wrap(self.media)
         self._fs: dict[int, Any] = {}
@@ -110,11 +115,8 @@ class DiskSource(EvidenceSource):
             opened.close()
 
     def acquisition(self) -> tuple[str | None, str]:
-        opened = OpenImage(self.path)
-        try:
-            stored = opened.media.info.stored_hashes
-        finally:
-            opened.close()
+        with open_media(self.path) as media:
+            stored = media.info.stored_hashes
         for algorithm in ("sha256", "sha1", "md5"):
             if algorithm in stored:
                 return stored[algorithm], (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any, Final
 
 from veriscan.model import Item, ItemKind, Locator, Problem
@@ -143,12 +144,10 @@ class FsWalker:
         deleted = name_deleted or meta_deleted
         inode = int(meta.addr)
         mtype = meta.type
-        if self._is_system(inode, rel, name):
-            if self._runs is not None and not deleted:
-                self._runs.add_file(entry)
-            return
         if self._runs is not None and not deleted:
             self._runs.add_file(entry)
+        if self._is_system(inode, rel, name):
+            return
         if name_deleted and not meta_deleted:
             yield self._special(
                 rel,
@@ -163,33 +162,22 @@ class FsWalker:
             return
         if mtype == tsk.TSK_FS_META_TYPE_VIRT:
             return
-        unique = self._unique(name, names, deleted, inode)
         times = _times(meta)
-        mtime = dict(times).get("modified")
+        base = Item(
+            self._locator(rel + self._unique(name, names, deleted, inode)),
+            None,
+            dict(times).get("modified"),
+            deleted=deleted,
+            fs_times=times,
+        )
         if mtype == tsk.TSK_FS_META_TYPE_LNK:
-            yield Item(
-                self._locator(rel + unique),
-                None,
-                mtime,
-                ItemKind.SYMLINK,
-                link_target=self._link_target(entry, int(meta.size)),
-                deleted=deleted,
-                fs_times=times,
-            )
-            return
-        if mtype != tsk.TSK_FS_META_TYPE_REG:
+            target = self._link_target(entry, int(meta.size))
+            yield replace(base, kind=ItemKind.SYMLINK, link_target=target)
+        elif mtype != tsk.TSK_FS_META_TYPE_REG:
             problem = Problem(SOURCE, "not a regular file (device, socket or fifo): not read")
-            yield Item(
-                self._locator(rel + unique),
-                None,
-                mtime,
-                ItemKind.SPECIAL,
-                problems=(problem,),
-                deleted=deleted,
-                fs_times=times,
-            )
-            return
-        yield from self._file_items(entry, rel + unique, inode, int(meta.size), deleted, times)
+            yield replace(base, kind=ItemKind.SPECIAL, problems=(problem,))
+        else:
+            yield from self._file_items(entry, replace(base, size=int(meta.size)), inode)
 
     def _is_system(self, inode: int, rel: str, name: str) -> bool:
         """File-system bookkeeping (NTFS $MFT…, exFAT's bitmap): allocated, never evidence."""
@@ -199,42 +187,19 @@ class FsWalker:
             return False
         return name in _EXFAT_SYSTEM or name.endswith(_FAT_LABEL)
 
-    def _file_items(
-        self,
-        entry: Any,
-        path: str,
-        inode: int,
-        size: int,
-        deleted: bool,
-        times: tuple[tuple[str, float], ...],
-    ) -> Iterator[Item]:
-        mtime = dict(times).get("modified")
-        problems: tuple[Problem, ...] = ()
-        if deleted and size > 0 and not self._has_content(entry):
-            problems = (
-                Problem(
-                    SOURCE,
-                    "deleted file whose data blocks are no longer recorded: content not "
-                    "recoverable from the file system (see carved items)",
-                    "deleted-unrecoverable",
-                ),
+    def _file_items(self, entry: Any, base: Item, inode: int) -> Iterator[Item]:
+        if base.deleted and (base.size or 0) > 0 and not self._has_content(entry):
+            problem = Problem(
+                SOURCE,
+                "deleted file whose data blocks are no longer recorded: content not "
+                "recoverable from the file system (see carved items)",
+                "deleted-unrecoverable",
             )
-            yield Item(
-                self._locator(path),
-                size,
-                mtime,
-                ItemKind.SPECIAL,
-                problems=problems,
-                deleted=True,
-                fs_times=times,
-            )
+            yield replace(base, kind=ItemKind.SPECIAL, problems=(problem,))
             return
-        address = (FS_FILE, self._vol.offset, inode, self._default_type, -1)
-        yield Item(
-            self._locator(path), size, mtime, deleted=deleted, fs_times=times, address=address
-        )
+        yield replace(base, address=(FS_FILE, self._vol.offset, inode, self._default_type, -1))
         if self._ntfs:
-            yield from self._streams(entry, path, inode, deleted, times)
+            yield from self._streams(entry, base, inode)
 
     def _has_content(self, entry: Any) -> bool:
         """Whether a deleted file still records where its data is (ext4 zeroes this on delete)."""
@@ -248,29 +213,21 @@ class FsWalker:
             return False
         return False
 
-    def _streams(
-        self,
-        entry: Any,
-        path: str,
-        inode: int,
-        deleted: bool,
-        times: tuple[tuple[str, float], ...],
-    ) -> Iterator[Item]:
+    def _streams(self, entry: Any, base: Item, inode: int) -> Iterator[Item]:
         """NTFS alternate data streams, as ``file:stream`` (the Windows notation)."""
         try:
             attrs = [a for a in entry if int(a.info.type) == self._data_type and a.info.name]
         except TSK_ERRORS:
             return
+        image, path = base.locator.segments
         for attr in attrs:
             stream = decode_name(attr.info.name)
             if stream == "$Data":
                 continue
-            yield Item(
-                self._locator(f"{path}:{stream}"),
-                int(attr.info.size),
-                dict(times).get("modified"),
-                deleted=deleted,
-                fs_times=times,
+            yield replace(
+                base,
+                locator=Locator((image, f"{path}:{stream}")),
+                size=int(attr.info.size),
                 address=(FS_FILE, self._vol.offset, inode, self._data_type, int(attr.info.id)),
             )
 
