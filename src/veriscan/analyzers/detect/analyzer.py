@@ -175,8 +175,7 @@ class DetectorAnalyzer(Analyzer):
         return f"{cls.version}/{detector.meta.model_id}"
 
     def wants(self, mime: str) -> bool:
-        """Whether a model exists was settled once per run by ``prepare``, not per file."""
-        return wants_image(mime)
+        return wants_image(mime) and (bool(self.settings.detector_model) or packaged_present())
 
     def analyze(self, ctx: FileContext) -> list[Fact]:
         try:
