@@ -1,4 +1,5 @@
-"""Scale-out benchmark: local pool vs Ray with 1 and 2 workers; SQLite vs PostgreSQL ingest rate.
+"""Scale-out benchmark: local pool vs Ray with 1 and 2 workers; SQLite vs PostgreSQL ingest rate;
+the pixel detector inline in local units vs as a Ray Data batch stage.
 
 Everything runs on this machine in one run, so the ratios say what each layer costs here: Ray's
 scheduling and object transfer against the local process pool at the same worker count, and the
@@ -45,13 +46,16 @@ def ray_cluster(workers: int, temp: Path) -> str:
     return f"127.0.0.1:{PORT}"
 
 
-def ingest(cli: list[str], work: Path, name: str, src: Path, *extra: str) -> Run:
+def ingest(
+    cli: list[str], work: Path, name: str, src: Path, *extra: str, detector: bool = False
+) -> Run:
     case = work / f"case-{name}"
     init = [*cli, "case", "init", str(case), "--name", name, "--examiner", "bench"]
     db = [a for a in extra if a.startswith("postgresql")]
     subprocess.run([*init, *(["--db", db[0]] if db else [])], check=True, capture_output=True)
     rest = [a for a in extra if not a.startswith("postgresql")]
-    argv = [*cli, "add", str(case), str(src), "--label", name, "--no-detector", *rest]
+    off = [] if detector else ["--no-detector"]
+    argv = [*cli, "add", str(case), str(src), "--label", name, *off, *rest]
     return run_measured(name, argv, 0, 0, work / f"{name}.log")
 
 
@@ -61,6 +65,9 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--veriscan", help="command to run veriscan (default: beside python)")
     args = parser.parse_args()
+    os.environ["RAY_AUTH_MODE"] = (
+        "disabled"  # a local test cluster (see tests/integration/test_ray.py)
+    )
     cli = veriscan_command(args.veriscan)
     work = Path(tempfile.mkdtemp(prefix="veriscan-bench-scale-"))
     temp = Path(tempfile.mkdtemp(prefix="vsray-", dir="/tmp"))
@@ -72,11 +79,14 @@ def main() -> None:
         runs: dict[str, Run] = {}
         runs["local-1"] = ingest(cli, work, "local-1", src, "--workers", "1")
         runs["local-2"] = ingest(cli, work, "local-2", src, "--workers", "2")
+        runs["local-2-detector"] = ingest(
+            cli, work, "local-2-detector", src, "--workers", "2", detector=True
+        )
         for n in (1, 2):
             address = ray_cluster(n, temp)
-            runs[f"ray-{n}"] = ingest(
-                cli, work, f"ray-{n}", src, "--executor", "ray", "--address", address
-            )
+            ray = ("--executor", "ray", "--address", address)
+            runs[f"ray-{n}"] = ingest(cli, work, f"ray-{n}", src, *ray)
+        runs["ray-2-detector"] = ingest(cli, work, "ray-2-detector", src, *ray, detector=True)
         subprocess.run([RAY, "stop", "--force"], capture_output=True)
         pg = f"{args.pg}?options=-csearch_path%3D{schema}"
         runs["postgresql-2"] = ingest(cli, work, "postgresql-2", src, "--workers", "2", pg)
@@ -92,6 +102,12 @@ def main() -> None:
             "ratio_ray2_vs_local2": round(seconds["local-2"] / seconds["ray-2"], 3),
             "ratio_ray2_vs_ray1": round(seconds["ray-1"] / seconds["ray-2"], 3),
             "ratio_postgresql_vs_sqlite": round(seconds["local-2"] / seconds["postgresql-2"], 3),
+            # the detector inline in each local unit vs Ray Data batch inference after the units
+            "ratio_ray2_batch_detector_vs_local2_inline": round(
+                seconds["local-2-detector"] / seconds["ray-2-detector"], 3
+            ),
+            "detector_cost_local2": round(seconds["local-2-detector"] / seconds["local-2"], 3),
+            "detector_cost_ray2": round(seconds["ray-2-detector"] / seconds["ray-2"], 3),
             "failed": failed,
         }
         print(json.dumps(result, indent=2))

@@ -16,6 +16,8 @@ from typing import Any
 
 PDQ_MODES = ("fast", "exact")
 WATERMARK_MODES = ("auto", "always", "never")
+BATCH = "batch"
+DETECTOR_STAGES = ("auto", "inline", BATCH)
 REQUIRED_ANALYZERS = frozenset({"hashes", "filetype"})
 
 
@@ -52,6 +54,9 @@ class Settings:
     detector_model: str = ""
     """Folder of the pixel detector's bundle (detector.onnx + detector.json); empty: the packaged
     one, and no detector when veriscan ships without it."""
+    detector_stage: str = "auto"
+    """Where the detector scores: ``inline`` in each work unit, ``batch`` in a Ray Data stage
+    after the units (a GPU when the cluster has one); ``auto`` is batch with the Ray executor."""
 
     def __post_init__(self) -> None:
         if self.pdq not in PDQ_MODES:
@@ -64,6 +69,11 @@ class Settings:
         if self.watermark not in WATERMARK_MODES:
             modes = ", ".join(WATERMARK_MODES)
             raise SettingsError(f"watermark must be one of {modes}, not {self.watermark!r}")
+        if self.detector_stage not in DETECTOR_STAGES:
+            stages = ", ".join(DETECTOR_STAGES)
+            raise SettingsError(
+                f"detector_stage must be one of {stages}, not {self.detector_stage!r}"
+            )
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, int) and not isinstance(value, bool) and value < 0:

@@ -54,6 +54,9 @@ EXIF_IFD = 0x8769
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
 
+UNIDENTIFIED = "no image decoder recognises these bytes"
+"""Pillow's own message names a memory address, which would make two runs' records differ."""
+
 
 @dataclass(frozen=True)
 class ExifTags:
@@ -165,7 +168,7 @@ def decode_bytes(data: bytes, mode: str) -> Decoded:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         return Decoded(mode, header, None, DecodeFailure("image-too-large", f"not decoded: {exc}"))
     except UnidentifiedImageError:
-        failure = DecodeFailure("unidentified-image", "no image decoder recognises these bytes")
+        failure = DecodeFailure("unidentified-image", UNIDENTIFIED)
         return Decoded(mode, None, None, failure)
     except Exception as exc:
         fmt = header.format if header else "image"

@@ -26,6 +26,7 @@ from veriscan.cli.ingest import (
     ConfigOpt,
     DbOpt,
     DetectorModelOpt,
+    DetectorStageOpt,
     ExecutorOpt,
     ListsOpt,
     NoDetectorOpt,
@@ -101,6 +102,7 @@ def add(
     carve: CarveOpt = None,
     no_detector: NoDetectorOpt = False,
     detector_model: DetectorModelOpt = None,
+    detector_stage: DetectorStageOpt = None,
 ) -> None:
     """Ingest an evidence item (folder, file, archive or disk image); re-run to resume."""
     settings = scan_settings(
@@ -112,6 +114,7 @@ def add(
         skip=skip,
         carve=carve,
         ray_address=address,
+        detector_stage=detector_stage,
     )
     case = open_case(case_dir)
     report = run_ingest(case, source, label, custodian, settings, executor, verify)
@@ -142,6 +145,7 @@ def scan(
     carve: CarveOpt = None,
     no_detector: NoDetectorOpt = False,
     detector_model: DetectorModelOpt = None,
+    detector_stage: DetectorStageOpt = None,
 ) -> None:
     """One-shot triage: create or reuse a case, ingest SOURCE, write the HTML report."""
     settings = scan_settings(
@@ -153,6 +157,7 @@ def scan(
         skip=skip,
         carve=carve,
         ray_address=address,
+        detector_stage=detector_stage,
     )
     if is_case(case_dir):
         case = open_case(case_dir)

@@ -78,6 +78,14 @@ DetectorModelOpt = Annotated[
         "--detector-model", help="Detector bundle folder to use instead of the packaged model."
     ),
 ]
+DetectorStageOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--detector-stage",
+        help="Where the detector scores: 'inline' in each work unit, 'batch' in a Ray Data stage "
+        "after them (GPUs when the cluster has them); default 'auto': batch with --executor ray.",
+    ),
+]
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="Settings file (default: ./veriscan.toml).")
 ]
@@ -183,6 +191,14 @@ def print_report(report: IngestReport) -> None:
     )
     if report.acquisition_hash:
         out.print(f"acquisition hash: {report.acquisition_hash}", highlight=False, markup=False)
+    stage = report.detector
+    if stage.waiting:
+        where = ", ".join(sorted(stage.providers)) or "no model session"
+        out.print(
+            f"detector batch stage: {stage.scored} images scored, {stage.failed} failed ({where})",
+            highlight=False,
+            markup=False,
+        )
 
 
 def match_after_ingest(

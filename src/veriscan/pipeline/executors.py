@@ -12,13 +12,16 @@ import signal
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import numpy as np
 
 U = TypeVar("U")
 R = TypeVar("R")
 T = TypeVar("T")
+Batch = dict[str, np.ndarray]
 
 
 class Executor(ABC):
@@ -32,6 +35,29 @@ class Executor(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release workers; called on normal exit and on interruption."""
+
+    def map_batches(
+        self,
+        fn_cls: Callable[..., Callable[[Batch], Batch]],
+        kwargs: dict[str, Any],
+        rows: Sequence[Mapping[str, str]],
+        batch_size: int,
+    ) -> Iterator[dict[str, Any]]:
+        """Batch inference over small rows, one output row per input row: here, one instance of
+        ``fn_cls`` in this process; the Ray executor runs Ray Data actors (GPUs when present)."""
+        fn = fn_cls(**kwargs)
+        for start in range(0, len(rows), batch_size):
+            yield from batch_rows(fn(rows_batch(rows[start : start + batch_size])))
+
+
+def rows_batch(rows: Sequence[Mapping[str, str]]) -> Batch:
+    return {key: np.array([row[key] for row in rows], dtype=object) for key in rows[0]}
+
+
+def batch_rows(batch: Batch) -> Iterator[dict[str, Any]]:
+    keys = list(batch)
+    for i in range(len(batch[keys[0]]) if keys else 0):
+        yield {key: batch[key][i] for key in keys}
 
 
 def windowed(

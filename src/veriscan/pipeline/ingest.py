@@ -19,6 +19,7 @@ from veriscan import __version__
 from veriscan.analyzers.base import Analyzer
 from veriscan.matching.groups import refresh_groups
 from veriscan.model import RunInfo, UnitResult
+from veriscan.pipeline.detector_stage import StageReport, finish_detector, resolve_stage
 from veriscan.pipeline.executors import make_executor
 from veriscan.pipeline.plan import PlanStats, WorkUnit, batched_items
 from veriscan.pipeline.process import process_unit
@@ -60,6 +61,7 @@ class IngestReport:
     installs: int = 0
     groups: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    detector: StageReport = field(default_factory=StageReport)
 
 
 class DeferredInterrupt:
@@ -162,6 +164,7 @@ def ingest(
     progress: Progress | None = None,
 ) -> IngestReport:
     progress = progress or NullProgress()
+    settings = settings.replace(detector_stage=resolve_stage(settings.detector_stage, executor))
     analyzers, versions = prepare_analyzers(registry, settings)
     info = RunInfo(
         command=command,
@@ -205,6 +208,9 @@ def ingest(
             for result in pool.map_unordered(process_unit, units(), window):
                 _commit(case, evidence, run_id, result, report, progress)
                 interrupt.check()
+            if "detector" in versions:
+                report.detector = finish_detector(case, run_id, settings, pool, interrupt.check)
+                report.problems += report.detector.failed
             # Once every unit is in, the closing steps are short: finish them even after Ctrl-C.
             report.files_seen, report.files_skipped = stats.items_seen, stats.items_skipped
             report.acquisition_hash, method = acquisition_hash(case, evidence, source)
@@ -228,6 +234,9 @@ def ingest(
             "bytes_read": report.bytes_read,
             "problems": report.problems,
         }
+        if report.detector.waiting:
+            report.counts["detector_batch_scored"] = report.detector.scored
+            report.counts["detector_batch_failed"] = report.detector.failed
         case.finish_run(run_id, report.status, report.counts)
     return report
 

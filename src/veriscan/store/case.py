@@ -121,13 +121,19 @@ def migrate(engine: Engine) -> None:
 
 class Case:
     def __init__(self, root: Path, engine: Engine) -> None:
-        self.root = root
+        self.root = root  # absolute: workers on other nodes, in other folders, get these paths
         self.engine = engine
         self._made_dirs: set[Path] = set()
 
     @property
     def thumbs_dir(self) -> Path:
         return self.root / "thumbs"
+
+    def artifact_path(self, name: str, sha256: str, suffix: str) -> Path:
+        """Thumbnails under thumbs/; any other derived file (patches waiting for the detector's
+        batch stage) under derived/<name>/, equally private."""
+        base = self.thumbs_dir if name == "thumbnail" else self.root / "derived" / name
+        return base / sha256[:2] / f"{sha256}{suffix}"
 
     @property
     def tmp_dir(self) -> Path:
@@ -150,7 +156,7 @@ class Case:
             make_private_dir(root)
         except OSError as exc:
             raise CaseError(f"cannot create case folder {root}: {exc.strerror or exc}") from exc
-        engine = _engine(db_url or f"sqlite:///{root / DB_NAME}")
+        engine = _engine(db_url or f"sqlite:///{root.absolute() / DB_NAME}")
         migrate(engine)
         with engine.begin() as conn:
             if conn.execute(select(func.count()).select_from(schema.case_meta)).scalar_one():
@@ -170,7 +176,7 @@ class Case:
             fd = os.open(pointer, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(normalise_url(db_url) + "\n")
-        return cls(root, engine)
+        return cls(root.absolute(), engine)
 
     @classmethod
     def open(cls, root: Path) -> Case:
@@ -179,9 +185,9 @@ class Case:
                 f"{root} is not a veriscan case (no {DB_NAME} or {DB_URL_NAME}); "
                 "run 'veriscan case init'"
             )
-        engine = _engine(database_url(root))
+        engine = _engine(database_url(root.absolute()))
         migrate(engine)
-        return cls(root, engine)
+        return cls(root.absolute(), engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -297,16 +303,14 @@ class Case:
             new = self._insert_contents(conn, run_id, result.contents)
             for content in result.contents:
                 if content.sha256 in new:
-                    self._insert_problems(
-                        conn, None, None, content.sha256, run_id, content.problems
-                    )
+                    self.insert_problems(conn, None, None, content.sha256, run_id, content.problems)
             if result.locations:
                 conn.execute(
                     insert(schema.locations),
                     [self._location_row(evidence_id, run_id, rec) for rec in result.locations],
                 )
             for rec in result.locations:
-                self._insert_problems(
+                self.insert_problems(
                     conn, evidence_id, str(rec.locator), None, run_id, rec.problems
                 )
         return len(new)
@@ -333,8 +337,11 @@ class Case:
     def _content_row(self, rec: ContentRecord, run_id: int) -> dict[str, Any]:
         thumb = None
         for art in rec.artifacts:
+            written = self._write_artifact(
+                self.artifact_path(art.name, rec.sha256, art.suffix), art.data
+            )
             if art.name == "thumbnail":
-                thumb = self._write_artifact(rec.sha256, art.data, art.suffix)
+                thumb = written
         return {
             "sha256": rec.sha256,
             "md5": rec.md5,
@@ -359,13 +366,13 @@ class Case:
             "run_id": run_id,
         }
 
-    def _write_artifact(self, sha256: str, data: bytes, suffix: str) -> str:
-        folder = self.thumbs_dir / sha256[:2]
+    def _write_artifact(self, path: Path, data: bytes) -> str:
+        folder = path.parent
         if folder not in self._made_dirs:
-            make_private_dir(self.thumbs_dir)
+            for level in reversed(folder.relative_to(self.root).parents[:-1]):
+                make_private_dir(self.root / level)
             make_private_dir(folder)
             self._made_dirs.add(folder)
-        path = folder / f"{sha256}{suffix}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -391,7 +398,7 @@ class Case:
         }
 
     @staticmethod
-    def _insert_problems(
+    def insert_problems(
         conn: Connection,
         evidence_id: int | None,
         locator: str | None,

@@ -14,16 +14,17 @@ a model the examiner named but that cannot be loaded stops the scan before any f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, TypeVar, cast
 
 import numpy as np
 from PIL import UnidentifiedImageError
 
 from veriscan.analyzers.base import Analyzer, FileContext
-from veriscan.analyzers.decode import init_pillow, wants_image
-from veriscan.analyzers.detect import patches
+from veriscan.analyzers.decode import UNIDENTIFIED, init_pillow, wants_image
+from veriscan.analyzers.detect import patches, pending
 from veriscan.analyzers.detect.bundle import (
     BUNDLE_DIR,
     INPUT,
@@ -34,8 +35,8 @@ from veriscan.analyzers.detect.bundle import (
     BundleMeta,
     read_meta,
 )
-from veriscan.model import Attribute, Fact, Problem
-from veriscan.settings import Settings, SettingsError
+from veriscan.model import Artifact, Attribute, Fact, Problem
+from veriscan.settings import BATCH, Settings, SettingsError
 
 CACHE_KEY: Final = "detector"
 """``FileContext.cache`` entry holding the result dict, for the provenance analyzer."""
@@ -45,6 +46,7 @@ DIGITS: Final = 4
 MAX_PIXELS = patches.MAX_PIXELS
 CUDA: Final = "CUDAExecutionProvider"
 CPU: Final = "CPUExecutionProvider"
+T = TypeVar("T")
 
 
 class InferenceError(RuntimeError):
@@ -72,7 +74,12 @@ class Detector:
     def score(self, pixels: np.ndarray) -> dict[str, Any]:
         """The stored result for one image's RGB pixels (H, W, 3) at full resolution."""
         batch = patches.grid_patches(pixels, patch=self.meta.patch, count=self.meta.patches)
-        logit = float(self.logits(batch).mean())
+        return self.result(self.logits(batch))
+
+    def result(self, logits: np.ndarray) -> dict[str, Any]:
+        """The stored result from one image's patch logits, however many images shared the run
+        (on the CPU a patch's logit does not depend on its batch; tests hold that)."""
+        logit = float(logits.mean())
         # Flagged is decided on the rounded score, so the stored score and flag never disagree.
         score = round(self.meta.calibration.probability(logit), DIGITS)
         return {
@@ -81,27 +88,45 @@ class Detector:
             "flagged": score >= self.meta.threshold,
             "threshold": float(self.meta.threshold),
             "logit": round(logit, DIGITS),
-            "patches": len(batch),
+            "patches": len(logits),
         }
 
 
-_loaded: dict[str, Detector | str] = {}
-"""Per process, by resolved bundle folder: the detector, or why it cannot be loaded (so a broken
-bundle costs one attempt per worker, not one per image)."""
+_loaded: dict[tuple[str, str], Any] = {}
+"""Per process, by resolved bundle folder: the detector (or its metadata alone), or why it cannot
+be loaded (so a broken bundle costs one attempt per worker, not one per image)."""
 
 
-def load_detector(folder: Path) -> Detector:
-    key = str(folder.expanduser().resolve())
+def _memo(kind: str, folder: Path, opener: Callable[[Path], T]) -> T:
+    key = (kind, str(folder.expanduser().resolve()))
     cached = _loaded.get(key)
     if cached is None:
         try:
-            cached = _open(Path(key))
+            cached = opener(Path(key[1]))
         except BundleError as exc:
             cached = str(exc)
         _loaded[key] = cached
     if isinstance(cached, str):
         raise BundleError(cached)
-    return cached
+    return cast(T, cached)
+
+
+def load_detector(folder: Path) -> Detector:
+    return _memo("detector", folder, _open)
+
+
+def load_meta(folder: Path) -> BundleMeta:
+    """The bundle's metadata without a model session: all a unit needs when a batch stage scores."""
+    return _memo("meta", folder, _checked_meta)
+
+
+def _checked_meta(folder: Path) -> BundleMeta:
+    meta = read_meta(folder)
+    if meta.patch < 1 or meta.patches < 1:
+        raise BundleError(f"{folder / META_NAME}: patch and patches must be positive")
+    if not 0.0 <= meta.threshold <= 1.0:
+        raise BundleError(f"{folder / META_NAME}: threshold {meta.threshold} is not a probability")
+    return meta
 
 
 def providers() -> list[str]:
@@ -112,11 +137,7 @@ def providers() -> list[str]:
 
 
 def _open(folder: Path) -> Detector:
-    meta = read_meta(folder)
-    if meta.patch < 1 or meta.patches < 1:
-        raise BundleError(f"{folder / META_NAME}: patch and patches must be positive")
-    if not 0.0 <= meta.threshold <= 1.0:
-        raise BundleError(f"{folder / META_NAME}: threshold {meta.threshold} is not a probability")
+    meta = _checked_meta(folder)
     path = folder / ONNX_NAME
     if not path.is_file():
         raise BundleError(f"{path} is missing")
@@ -178,8 +199,11 @@ class DetectorAnalyzer(Analyzer):
         return wants_image(mime) and (bool(self.settings.detector_model) or packaged_present())
 
     def analyze(self, ctx: FileContext) -> list[Fact]:
+        deferred = self.settings.detector_stage == BATCH
         try:
-            detector = load_detector(chosen_folder(self.settings))
+            folder = chosen_folder(self.settings)
+            detector = None if deferred else load_detector(folder)
+            meta = load_meta(folder) if detector is None else detector.meta
         except BundleError as exc:
             return self._failed(ctx, "detector-no-model", f"no usable model: {exc}", "no model")
         init_pillow()  # HEIF support and the decoder's pixel limit, as for the other analyzers
@@ -190,10 +214,14 @@ class DetectorAnalyzer(Analyzer):
         except Exception as exc:  # hostile bytes can raise more than PatchError inside Pillow
             message = str(exc) or type(exc).__name__
             if isinstance(exc.__cause__, UnidentifiedImageError):  # its text holds an address
-                message = "no image decoder recognises these bytes"
+                message = UNIDENTIFIED
             return self._failed(ctx, "detector-unreadable", message, "pixels unreadable")
+        crops = patches.grid_crops(pixels, patch=meta.patch, count=meta.patches)
+        if detector is None:
+            ctx.cache[pending.PENDING_KEY] = meta.model_id
+            return [Artifact(pending.ARTIFACT, pending.encode(crops), pending.SUFFIX)]
         try:
-            result = detector.score(pixels)
+            result = detector.result(detector.logits(patches.to_float(crops)))
         except Exception as exc:
             return self._failed(ctx, "detector-error", f"inference failed: {exc}", "failed")
         ctx.cache[CACHE_KEY] = result

@@ -69,13 +69,12 @@ def pad_to(pixels: np.ndarray, size: int) -> np.ndarray:
     return padded
 
 
-def grid_patches(
-    pixels: np.ndarray, *, patch: int = PATCH, count: int = GRID_PATCHES
-) -> np.ndarray:
-    """``count`` patches (N, 3, patch, patch) float32 in [0, 1] on an even grid, deterministic.
+def grid_crops(pixels: np.ndarray, *, patch: int = PATCH, count: int = GRID_PATCHES) -> np.ndarray:
+    """``count`` patches (N, 3, patch, patch) uint8 on an even grid, deterministic.
 
     Positions are aligned to multiples of 8 so the JPEG block grid falls the same way in every
-    patch, as in training crops.
+    patch, as in training crops. Kept as bytes (a quarter of the floats' size) where patches wait
+    for a batch stage.
     """
     pixels = pad_to(pixels, patch)
     h, w = pixels.shape[:2]
@@ -84,4 +83,16 @@ def grid_patches(
     xs = np.linspace(0, w - patch, side).astype(int) // 8 * 8
     coords = [(y, x) for y in ys for x in xs][:count]
     out = np.stack([pixels[y : y + patch, x : x + patch] for y, x in coords])
-    return np.ascontiguousarray(out.transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255.0)
+    return np.ascontiguousarray(out.transpose(0, 3, 1, 2), dtype=np.uint8)
+
+
+def to_float(crops: np.ndarray) -> np.ndarray:
+    """The model's input: float32 in [0, 1]."""
+    return crops.astype(np.float32) / np.float32(255.0)
+
+
+def grid_patches(
+    pixels: np.ndarray, *, patch: int = PATCH, count: int = GRID_PATCHES
+) -> np.ndarray:
+    """:func:`grid_crops` as the model's float input."""
+    return to_float(grid_crops(pixels, patch=patch, count=count))

@@ -13,7 +13,7 @@ from typing import Any
 
 from PIL import Image, ImageFile, IptcImagePlugin, PngImagePlugin, UnidentifiedImageError
 
-from veriscan.analyzers.decode import EXIF_IFD, init_pillow
+from veriscan.analyzers.decode import EXIF_IFD, UNIDENTIFIED, init_pillow
 from veriscan.analyzers.image import USER_COMMENT, user_comment
 from veriscan.analyzers.provenance.base import MAX_TEXT_BYTES, ImageMetadata, ProvenanceError
 from veriscan.analyzers.provenance.pngchunks import read_png_chunks
@@ -47,7 +47,9 @@ def read_metadata(data: bytes, name: str) -> ImageMetadata:
     _init()
     try:
         img = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except UnidentifiedImageError as exc:
+        raise ProvenanceError(f"cannot read image metadata: {UNIDENTIFIED}") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
         raise ProvenanceError(f"cannot read image metadata: {exc}") from exc
     with img:
         meta = ImageMetadata(

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from veriscan.analyzers.detect.analyzer import CACHE_KEY, FAILED_KEY
+from veriscan.analyzers.detect.pending import PENDING_KEY
 from veriscan.analyzers.provenance.base import Evidence
 from veriscan.analyzers.provenance.verdict import Check
 
@@ -28,6 +29,9 @@ def pixel_signal(cache: Mapping[str, Any]) -> tuple[list[Evidence], Check, str |
     """Evidence (only when flagged), the check line, and the caveat the explanation must carry
     whenever a score was computed."""
     result = cache.get(CACHE_KEY)
+    waiting = cache.get(PENDING_KEY)
+    if waiting and not isinstance(result, Mapping):
+        return [], Check(CHECK, f"pending: the batch stage scores it (model {waiting})"), None
     if not isinstance(result, Mapping):
         failed = cache.get(FAILED_KEY)
         return [], Check(CHECK, f"not run: {failed}" if failed else "not run"), None

@@ -108,7 +108,7 @@ def test_one_batched_run_per_image(tmp_path: Path) -> None:
             assert feeds[INPUT].min() >= 0.0 and feeds[INPUT].max() <= 1.0
             return loaded.session.run(names, feeds)
 
-    key = str((tmp_path / "b").resolve())
+    key = ("detector", str((tmp_path / "b").resolve()))
     detect._loaded[key] = detect.Detector(loaded.meta, Recording(), loaded.providers)
     result(run(settings, scene(640, 480))[0])
     assert shapes == [(16, 3, 32, 32)]

@@ -1,0 +1,93 @@
+"""The pixel detector as a batch stage after the work units (Ray Data on a cluster).
+
+With ``detector_stage = batch`` the CPU units decode each image where its bytes are read and leave
+its patches in the case folder; this stage then scores every waiting image in large batches, one
+model session per GPU (or per CPU without one), stores the scores and re-decides the verdicts the
+units stored. What waits is recorded in the store, so an interrupted stage is finished by the next
+run, and the outcome equals an inline scan's (tests compare the two stores).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from veriscan.analyzers.detect import pending
+from veriscan.analyzers.detect.analyzer import chosen_folder
+from veriscan.analyzers.detect.batch import BatchScorer
+from veriscan.pipeline.executors import Executor
+from veriscan.settings import BATCH, Settings, SettingsError
+from veriscan.store.case import Case
+from veriscan.store.detector_results import Scored, pending_detector, record_scores
+
+BATCH_IMAGES: Final = 32
+"""Images per model run on a CPU (512 patches); GPUs take larger batches."""
+COMMIT_EVERY: Final = 256
+
+
+@dataclass
+class StageReport:
+    waiting: int = 0
+    scored: int = 0
+    failed: int = 0
+    providers: set[str] = field(default_factory=set)
+
+
+def resolve_stage(stage: str, executor: str) -> str:
+    """``auto`` is the batch stage on Ray and inline elsewhere; ``batch`` on another executor runs
+    the same stage in this process (slower than inline, kept for checks without a cluster)."""
+    if stage == "auto":
+        return BATCH if executor == "ray" else "inline"
+    if stage not in ("inline", BATCH):
+        raise SettingsError(f"unknown detector_stage {stage!r}")
+    return stage
+
+
+def finish_detector(
+    case: Case, run_id: int, settings: Settings, pool: Executor, between: Callable[[], None]
+) -> StageReport:
+    """Score every waiting image in the case; ``between`` runs after each commit (Ctrl-C)."""
+    waiting = pending_detector(case)
+    report = StageReport(waiting=len(waiting))
+    if not waiting:
+        return report
+    paths = {sha: case.artifact_path(pending.ARTIFACT, sha, pending.SUFFIX) for sha in waiting}
+    rows = [{"sha256": sha, "path": str(path)} for sha, path in paths.items()]
+    kwargs: dict[str, Any] = {"folder": str(chosen_folder(settings))}
+    outcomes = pool.map_batches(BatchScorer, kwargs, rows, BATCH_IMAGES)
+    for chunk in _chunks(outcomes, COMMIT_EVERY):
+        scored = [_scored(row) for row in chunk]
+        record_scores(case, run_id, scored)
+        for item in scored:
+            _remove(paths[item.sha256])
+            if item.result is None:
+                report.failed += 1
+            else:
+                report.scored += 1
+        report.providers.update(str(row["providers"]) for row in chunk if row["providers"])
+        between()
+    return report
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # the SHA-256 prefix folder, once its last one is scored
+        path.parent.rmdir()
+
+
+def _scored(row: dict[str, Any]) -> Scored:
+    text = str(row["result"])
+    result = json.loads(text) if text else None
+    return Scored(
+        str(row["sha256"]), result, str(row["code"]), str(row["message"]), str(row["reason"])
+    )
+
+
+def _chunks(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    while chunk := list(itertools.islice(rows, size)):
+        yield chunk
