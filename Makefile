@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo
 
-.PHONY: venv lint test demo bench bench-disk bench-provenance bench-matching clean
+.PHONY: venv lint test demo bench bench-disk bench-scale bench-detector bench-provenance bench-matching clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ bench: venv
 # sd-parsers is the comparison baseline: it lives in its own environment, never in .venv
 bench-disk: venv
 	$(BIN)/python bench/disk.py $(BENCH_ARGS)
+
+# needs the PostgreSQL server on 127.0.0.1:5432 (database test) and starts local Ray clusters
+bench-scale: venv
+	$(BIN)/python bench/scale.py $(BENCH_ARGS)
+
+bench-detector: venv
+	$(BIN)/python bench/detector.py $(BENCH_ARGS)
 
 bench-provenance:
 	$(PYTHON) -m venv .venv-bench

@@ -55,8 +55,8 @@ class Settings:
     """Folder of the pixel detector's bundle (detector.onnx + detector.json); empty: the packaged
     one, and no detector when veriscan ships without it."""
     detector_stage: str = "auto"
-    """Where the detector scores: ``inline`` in each work unit, ``batch`` in a Ray Data stage
-    after the units (a GPU when the cluster has one); ``auto`` is batch with the Ray executor."""
+    """Where the detector scores: ``inline`` in each work unit, ``batch`` in a stage after the
+    units (Ray Data on the Ray executor); ``auto`` is batch when the Ray cluster has GPUs."""
 
     def __post_init__(self) -> None:
         if self.pdq not in PDQ_MODES:

@@ -82,8 +82,9 @@ DetectorStageOpt = Annotated[
     str | None,
     typer.Option(
         "--detector-stage",
-        help="Where the detector scores: 'inline' in each work unit, 'batch' in a Ray Data stage "
-        "after them (GPUs when the cluster has them); default 'auto': batch with --executor ray.",
+        help="Where the detector scores: 'inline' in each work unit, 'batch' in a stage after "
+        "them (Ray Data actors with --executor ray); default 'auto': batch when the Ray cluster "
+        "has GPUs.",
     ),
 ]
 ConfigOpt = Annotated[
@@ -195,7 +196,8 @@ def print_report(report: IngestReport) -> None:
     if stage.waiting:
         where = ", ".join(sorted(stage.providers)) or "no model session"
         out.print(
-            f"detector batch stage: {stage.scored} images scored, {stage.failed} failed ({where})",
+            f"detector batch stage: {stage.scored} images scored, {stage.failed} failed "
+            f"in {stage.seconds:.1f}s ({where})",
             highlight=False,
             markup=False,
         )

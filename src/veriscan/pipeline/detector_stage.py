@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,14 +36,16 @@ class StageReport:
     waiting: int = 0
     scored: int = 0
     failed: int = 0
+    seconds: float = 0.0
     providers: set[str] = field(default_factory=set)
 
 
-def resolve_stage(stage: str, executor: str) -> str:
-    """``auto`` is the batch stage on Ray and inline elsewhere; ``batch`` on another executor runs
-    the same stage in this process (slower than inline, kept for checks without a cluster)."""
+def resolve_stage(stage: str, gpus: int) -> str:
+    """``auto`` is the batch stage where the workers have GPUs and inline elsewhere: on a CPU,
+    batching does not make inference cheaper (bench/scale.py measures the stage's extra cost), on
+    a GPU it is what makes the GPU worth having. ``batch`` forces the stage on any executor."""
     if stage == "auto":
-        return BATCH if executor == "ray" else "inline"
+        return BATCH if gpus > 0 else "inline"
     if stage not in ("inline", BATCH):
         raise SettingsError(f"unknown detector_stage {stage!r}")
     return stage
@@ -52,6 +55,7 @@ def finish_detector(
     case: Case, run_id: int, settings: Settings, pool: Executor, between: Callable[[], None]
 ) -> StageReport:
     """Score every waiting image in the case; ``between`` runs after each commit (Ctrl-C)."""
+    started = time.monotonic()
     waiting = pending_detector(case)
     report = StageReport(waiting=len(waiting))
     if not waiting:
@@ -70,6 +74,7 @@ def finish_detector(
             else:
                 report.scored += 1
         report.providers.update(str(row["providers"]) for row in chunk if row["providers"])
+        report.seconds = time.monotonic() - started
         between()
     return report
 

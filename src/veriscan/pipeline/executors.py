@@ -36,6 +36,10 @@ class Executor(ABC):
     def close(self) -> None:
         """Release workers; called on normal exit and on interruption."""
 
+    def gpus(self) -> int:
+        """GPUs the workers can use: the detector batch stage pays for its extra pass only there."""
+        return 0
+
     def map_batches(
         self,
         fn_cls: Callable[..., Callable[[Batch], Batch]],

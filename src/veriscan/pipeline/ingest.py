@@ -20,7 +20,7 @@ from veriscan.analyzers.base import Analyzer
 from veriscan.matching.groups import refresh_groups
 from veriscan.model import RunInfo, UnitResult
 from veriscan.pipeline.detector_stage import StageReport, finish_detector, resolve_stage
-from veriscan.pipeline.executors import make_executor
+from veriscan.pipeline.executors import Executor, make_executor
 from veriscan.pipeline.plan import PlanStats, WorkUnit, batched_items
 from veriscan.pipeline.process import process_unit
 from veriscan.plugins import Registry
@@ -163,8 +163,27 @@ def ingest(
     executor: str = "local",
     progress: Progress | None = None,
 ) -> IngestReport:
-    progress = progress or NullProgress()
-    settings = settings.replace(detector_stage=resolve_stage(settings.detector_stage, executor))
+    pool = make_executor(executor, settings.effective_workers, settings.ray_address)
+    try:
+        stage = resolve_stage(settings.detector_stage, pool.gpus())
+        settings = settings.replace(detector_stage=stage)
+        return _ingest(
+            case, evidence, source, registry, settings, command, pool, progress or NullProgress()
+        )
+    finally:
+        pool.close()
+
+
+def _ingest(
+    case: Case,
+    evidence: EvidenceRow,
+    source: EvidenceSource,
+    registry: Registry,
+    settings: Settings,
+    command: str,
+    pool: Executor,
+    progress: Progress,
+) -> IngestReport:
     analyzers, versions = prepare_analyzers(registry, settings)
     info = RunInfo(
         command=command,
@@ -201,7 +220,6 @@ def ingest(
 
     stop = threading.Event()
     threading.Thread(target=_estimate, args=(source, progress, stop), daemon=True).start()
-    pool = make_executor(executor, settings.effective_workers, settings.ray_address)
     try:
         window = settings.effective_workers * 2
         with DeferredInterrupt() as interrupt:
@@ -224,7 +242,6 @@ def ingest(
         raise
     finally:
         stop.set()
-        pool.close()
         report.seconds = time.monotonic() - started
         report.counts = {
             "files_seen": stats.items_seen,

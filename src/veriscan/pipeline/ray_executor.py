@@ -95,6 +95,9 @@ class RayExecutor(Executor):
             units, window, lambda unit: self._task.remote(fn, unit), first_done, ray.get
         )
 
+    def gpus(self) -> int:
+        return int(self._ray.cluster_resources().get("GPU", 0))
+
     def map_batches(
         self,
         fn_cls: Callable[..., Callable[[Batch], Batch]],

@@ -19,6 +19,7 @@ from veriscan.analyzers.detect import pending
 from veriscan.analyzers.detect.analyzer import DetectorAnalyzer
 from veriscan.analyzers.detect.batch import BatchScorer
 from veriscan.model import Artifact, Attribute
+from veriscan.pipeline.detector_stage import resolve_stage
 from veriscan.pipeline.executors import InlineExecutor, rows_batch
 from veriscan.pipeline.ray_executor import inference_resources
 from veriscan.settings import Settings
@@ -151,3 +152,12 @@ def test_one_model_session_per_gpu_else_per_cpu(
     cluster: dict[str, float], args: dict[str, int], size: int
 ) -> None:
     assert inference_resources(cluster, 32) == (args, size)
+
+
+@pytest.mark.parametrize(
+    ("stage", "gpus", "chosen"),
+    [("auto", 0, "inline"), ("auto", 2, "batch"), ("inline", 4, "inline"), ("batch", 0, "batch")],
+)
+def test_auto_batches_only_where_there_are_gpus(stage: str, gpus: int, chosen: str) -> None:
+    assert resolve_stage(stage, gpus) == chosen
+    assert InlineExecutor().gpus() == 0
