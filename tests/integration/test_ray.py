@@ -137,23 +137,14 @@ def test_unreachable_cluster_is_a_usage_error(tmp_path: Path) -> None:
 def test_cluster_workers_write_to_the_postgresql_store(
     tmp_path: Path, cluster: str, pg_url: str
 ) -> None:
-    from sqlalchemy import select
-
-    from veriscan.store import schema
-    from veriscan.store.case import Case
-
+    """The whole team path: Ray units and the Ray Data detector stage writing to PostgreSQL end
+    with the export of an inline run into SQLite."""
     src = tmp_path / "evidence"
     src.mkdir()
     for i in range(300):
         (src / f"f{i:03d}.txt").write_text(f"file {i}\n" * (i % 7 + 1))
-
-    def placed(case_dir: Path) -> set[tuple[str, str | None]]:
-        case = Case.open(case_dir)
-        with case.engine.connect() as conn:
-            rows = conn.execute(select(schema.locations.c.locator, schema.locations.c.sha256))
-            found = {(r.locator, r.sha256) for r in rows}
-        case.close()
-        return found
+    for i in range(8):
+        (src / f"scene{i}.jpg").write_bytes(encode(draw_scene(i), "JPEG"))
 
     inline = _add(tmp_path / "inline", src, "--executor", "inline")
     assert inline.wait(300) == 0, inline.stderr.read() if inline.stderr else ""
@@ -166,11 +157,12 @@ def test_cluster_workers_write_to_the_postgresql_store(
     assert init.returncode == 0, init.stderr
     proc = subprocess.run(
         [sys.executable, "-m", "veriscan", "add", str(team), str(src), "--label", "phone",
-         "--executor", "ray", "--address", cluster],
-        capture_output=True, timeout=300,
+         "--executor", "ray", "--address", cluster, "--detector-stage", "batch"],
+        capture_output=True, timeout=300, text=True,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert placed(team) == placed(tmp_path / "inline")
+    assert "detector batch stage: 8 images scored, 0 failed" in proc.stdout
+    assert _export(team) == _export(tmp_path / "inline")
 
 
 @pytest.mark.slow
