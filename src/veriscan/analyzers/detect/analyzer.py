@@ -10,6 +10,11 @@ The ONNX session is created once per process and bundle folder and runs on one t
 scan already runs one worker process per core. When veriscan ships without a model and the
 examiner named none, the detector is left out of the run (and of its record), file by file silent;
 a model the examiner named but that cannot be loaded stops the scan before any file is read.
+
+With ``detector_stage = batch`` the analyzer stops after the patches: it returns them as an
+artifact for the batch stage (``pipeline/detector_stage.py``), which scores many images per model
+run where GPUs make that worth a second pass; failures before that point are recorded here, worded
+as inline.
 """
 
 from __future__ import annotations
