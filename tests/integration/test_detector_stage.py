@@ -86,8 +86,12 @@ def bundle(tmp_path: Path) -> Path:
     return make_bundle(tmp_path / "bundle", threshold=0.5, a=4.0, b=-25.2)
 
 
-def test_batch_stage_store_equals_inline(tmp_path: Path, evidence: Path, bundle: Path) -> None:
+def test_batch_stage_store_equals_inline(
+    tmp_path: Path, evidence: Path, bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     scan(tmp_path / "inline", evidence, bundle, "inline")
+    monkeypatch.setattr(detector_stage, "SLICE", 3)  # several slices, commits across them
+    monkeypatch.setattr(detector_stage, "COMMIT_EVERY", 2)
     scan(tmp_path / "batch", evidence, bundle, "batch")
     inline, batch = records(tmp_path / "inline"), records(tmp_path / "batch")
     assert batch == inline

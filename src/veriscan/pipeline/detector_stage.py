@@ -29,6 +29,8 @@ from veriscan.store.detector_results import Scored, pending_detector, record_sco
 BATCH_IMAGES: Final = 32
 """Images per model run on a CPU (512 patches); GPUs take larger batches."""
 COMMIT_EVERY: Final = 256
+SLICE: Final = 20_000
+"""Images per Ray Data run: a few seconds of actor start-up against minutes of scoring."""
 
 
 @dataclass
@@ -58,12 +60,25 @@ def finish_detector(
     started = time.monotonic()
     waiting = pending_detector(case)
     report = StageReport(waiting=len(waiting))
-    if not waiting:
-        return report
-    paths = {sha: case.artifact_path(pending.ARTIFACT, sha, pending.SUFFIX) for sha in waiting}
-    rows = [{"sha256": sha, "path": str(path)} for sha, path in paths.items()]
     kwargs: dict[str, Any] = {"folder": str(chosen_folder(settings))}
-    outcomes = pool.map_batches(BatchScorer, kwargs, rows, BATCH_IMAGES)
+    for start in range(0, len(waiting), SLICE):  # bounded rows in memory, however many wait
+        part = waiting[start : start + SLICE]
+        paths = {sha: case.artifact_path(pending.ARTIFACT, sha, pending.SUFFIX) for sha in part}
+        rows = [{"sha256": sha, "path": str(path)} for sha, path in paths.items()]
+        outcomes = pool.map_batches(BatchScorer, kwargs, rows, BATCH_IMAGES)
+        _settle(case, run_id, outcomes, paths, report, between)
+        report.seconds = time.monotonic() - started
+    return report
+
+
+def _settle(
+    case: Case,
+    run_id: int,
+    outcomes: Iterator[dict[str, Any]],
+    paths: dict[str, Path],
+    report: StageReport,
+    between: Callable[[], None],
+) -> None:
     for chunk in _chunks(outcomes, COMMIT_EVERY):
         scored = [_scored(row) for row in chunk]
         record_scores(case, run_id, scored)
@@ -74,9 +89,7 @@ def finish_detector(
             else:
                 report.scored += 1
         report.providers.update(str(row["providers"]) for row in chunk if row["providers"])
-        report.seconds = time.monotonic() - started
         between()
-    return report
 
 
 def _remove(path: Path) -> None:
