@@ -54,6 +54,18 @@ CPU: Final = "CPUExecutionProvider"
 T = TypeVar("T")
 
 
+Failure = tuple[str, str, str]
+"""A Problem code, its message, and the few words the verdict's pixel check shows."""
+
+
+def no_model(exc: Exception) -> Failure:
+    return "detector-no-model", f"no usable model: {exc}", "no model"
+
+
+def inference_failed(exc: Exception) -> Failure:
+    return "detector-error", f"inference failed: {exc}", "failed"
+
+
 class InferenceError(RuntimeError):
     """The model ran but gave an output the contract does not allow (wrong shape, not finite)."""
 
@@ -210,7 +222,7 @@ class DetectorAnalyzer(Analyzer):
             detector = None if deferred else load_detector(folder)
             meta = load_meta(folder) if detector is None else detector.meta
         except BundleError as exc:
-            return self._failed(ctx, "detector-no-model", f"no usable model: {exc}", "no model")
+            return self._failed(ctx, *no_model(exc))
         init_pillow()  # HEIF support and the decoder's pixel limit, as for the other analyzers
         try:
             pixels = patches.to_array(ctx.data, max_pixels=MAX_PIXELS)
@@ -228,7 +240,7 @@ class DetectorAnalyzer(Analyzer):
         try:
             result = detector.result(detector.logits(patches.to_float(crops)))
         except Exception as exc:
-            return self._failed(ctx, "detector-error", f"inference failed: {exc}", "failed")
+            return self._failed(ctx, *inference_failed(exc))
         ctx.cache[CACHE_KEY] = result
         return [Attribute("detector", dict(result))]
 

@@ -16,7 +16,13 @@ from typing import Final
 import numpy as np
 
 from veriscan.analyzers.detect import patches, pending
-from veriscan.analyzers.detect.analyzer import Detector, load_detector
+from veriscan.analyzers.detect.analyzer import (
+    Detector,
+    Failure,
+    inference_failed,
+    load_detector,
+    no_model,
+)
 from veriscan.analyzers.detect.bundle import BundleError
 
 COLUMNS: Final = ("sha256", "result", "code", "message", "reason", "providers")
@@ -25,12 +31,11 @@ Batch = dict[str, np.ndarray]
 
 class BatchScorer:
     def __init__(self, folder: str) -> None:
-        self.detector: Detector | None = None
-        self.error = ""
+        self.detector: Detector | Failure
         try:
             self.detector = load_detector(Path(folder))
         except BundleError as exc:
-            self.error = str(exc)
+            self.detector = no_model(exc)
 
     def __call__(self, batch: Batch) -> Batch:
         shas = [str(s) for s in batch["sha256"]]
@@ -38,9 +43,9 @@ class BatchScorer:
         out: dict[str, list[str]] = {name: [""] * len(shas) for name in COLUMNS}
         out["sha256"] = shas
         detector = self.detector
-        if detector is None:
+        if not isinstance(detector, Detector):
             for i in range(len(shas)):
-                _fail(out, i, "detector-no-model", f"no usable model: {self.error}", "no model")
+                _fail(out, i, detector)
             return _columns(out)
         out["providers"] = [",".join(detector.providers)] * len(shas)
         ready: list[tuple[int, np.ndarray]] = []
@@ -48,7 +53,7 @@ class BatchScorer:
             try:
                 ready.append((i, _load(path, detector.meta.patch)))
             except pending.PendingError as exc:
-                _fail(out, i, "detector-pixels-missing", str(exc), "patches missing")
+                _fail(out, i, ("detector-pixels-missing", str(exc), "patches missing"))
         if ready:
             self._score(detector, ready, out)
         return _columns(out)
@@ -61,7 +66,7 @@ class BatchScorer:
             logits = detector.logits(patches.to_float(np.concatenate([c for _, c in ready])))
         except Exception as exc:  # onnxruntime's own errors, or InferenceError
             for i, _ in ready:
-                _fail(out, i, "detector-error", f"inference failed: {exc}", "failed")
+                _fail(out, i, inference_failed(exc))
             return
         start = 0
         for i, crops in ready:
@@ -81,8 +86,8 @@ def _load(path: str, patch: int) -> np.ndarray:
     return pending.decode(data, patch)
 
 
-def _fail(out: dict[str, list[str]], i: int, code: str, message: str, reason: str) -> None:
-    out["code"][i], out["message"][i], out["reason"][i] = code, message, reason
+def _fail(out: dict[str, list[str]], i: int, failure: Failure) -> None:
+    out["code"][i], out["message"][i], out["reason"][i] = failure
 
 
 def _columns(out: dict[str, list[str]]) -> Batch:
