@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from veriscan.names import normalise_locator_text
+
 JSON = Any
 SEP = "!/"
 
@@ -23,6 +25,8 @@ class Locator:
 
     The first segment is a path relative to the evidence root; each further segment is a path inside
     the archive named by the previous one, so ``photos.zip!/dir/inner.zip!/a.jpg`` reads naturally.
+    Segments hold names escaped by :func:`veriscan.names.escape_path`, so a locator is valid UTF-8
+    text that splits back into the same segments whatever bytes the names held.
     """
 
     segments: tuple[str, ...]
@@ -33,7 +37,8 @@ class Locator:
 
     @classmethod
     def parse(cls, text: str) -> Locator:
-        return cls(tuple(text.split(SEP)))
+        """Also accepts a raw name typed in a shell (undecodable bytes, controls) and escapes it."""
+        return cls(tuple(normalise_locator_text(text).split(SEP)))
 
     def child(self, member: str) -> Locator:
         return Locator((*self.segments, member))

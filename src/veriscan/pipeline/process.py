@@ -32,6 +32,7 @@ from veriscan.sources.archive import (
     ArchiveError,
     ExpansionBudget,
     LimitExceeded,
+    Member,
     is_archive,
     iter_members,
 )
@@ -269,18 +270,38 @@ class UnitProcessor:
                     child.kind = ItemKind.SPECIAL
                     self.result.locations.append(child)
                     continue
-                try:
-                    self._process(member.open(), child, budget)
-                except LimitExceeded as exc:
-                    child.problems.append(Problem("archive", str(exc), exc.code))
-                    if exc.code != "bomb-ratio":
-                        raise
-                except ArchiveError as exc:
-                    child.problems.append(Problem("archive", str(exc), "archive-error"))
+                if not member.readable:
+                    self.result.locations.append(child)
+                    continue
+                self._expand_member(member, child, budget)
         except LimitExceeded as exc:
             record.problems.append(Problem("archive", f"expansion stopped: {exc}", exc.code))
         except ArchiveError as exc:
             record.problems.append(Problem("archive", f"cannot expand: {exc}", "archive-error"))
+
+    def _expand_member(
+        self, member: Member, child: LocationRecord, budget: ExpansionBudget
+    ) -> None:
+        """The child is stored whatever happens: a member that fails to open is still a location."""
+        try:
+            stream = member.open()
+        except LimitExceeded as exc:
+            child.problems.append(Problem("archive", str(exc), exc.code))
+            self.result.locations.append(child)
+            raise
+        except ArchiveError as exc:
+            child.problems.append(Problem("archive", f"member unreadable: {exc}", "archive-error"))
+            self.result.locations.append(child)
+            return
+        try:
+            with stream:
+                self._process(stream, child, budget)
+        except LimitExceeded as exc:
+            child.problems.append(Problem("archive", str(exc), exc.code))
+            if exc.code != "bomb-ratio":
+                raise
+        except ArchiveError as exc:
+            child.problems.append(Problem("archive", str(exc), "archive-error"))
 
 
 def _read_problem(exc: BaseException) -> Problem:

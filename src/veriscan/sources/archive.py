@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, Final
 
 from veriscan.model import SEP, Problem
+from veriscan.names import escape_path
 from veriscan.settings import Settings
 
 if TYPE_CHECKING:
@@ -211,7 +212,8 @@ class Entry:
     """One member as its container describes it, before veriscan's naming policy is applied.
 
     ``special`` says why a member is recorded but never read (a link or device); ``source`` opens
-    the member's reader and is only valid while the entry is the archive's current one.
+    the member's reader and is only valid while the entry is the archive's current one; None means
+    the content cannot be read, and ``problems`` then says why (and notes anything else odd).
     """
 
     name: str
@@ -222,6 +224,7 @@ class Entry:
     source: Callable[[], Forward] | None = None
     expired: bool = False
     opened: bool = False
+    problems: list[Problem] = field(default_factory=list)
 
     def expire(self) -> None:
         self.expired = True
@@ -236,7 +239,8 @@ class Entry:
         if self.opened:
             raise ArchiveError(f"{self.name!r} was already opened; members are read in one pass")
         if self.source is None:
-            raise ArchiveError(f"{self.name!r} has no readable content")
+            why = self.problems[-1].message if self.problems else "has no readable content"
+            raise ArchiveError(f"{self.name!r}: {why}")
         self.opened = True
         return io.BufferedReader(_EntryStream(self, self.source()), CHUNK)
 
@@ -281,6 +285,12 @@ class Member:
     encrypted: bool = False
     problems: list[Problem] = field(default_factory=list)
     _entry: Entry | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def readable(self) -> bool:
+        """False when the content cannot be read at all; ``problems`` then says why."""
+        entry = self._entry
+        return entry is not None and entry.source is not None and not self.encrypted
 
     def open(self) -> BinaryIO:
         """A read-only stream of the member, metered against the budget.
@@ -332,6 +342,11 @@ def iter_members(stream: BinaryIO, mime: str, budget: ExpansionBudget) -> Iterat
                 problems.append(
                     Problem(ANALYZER, f"{entry.special}: recorded, not read", "special-file")
                 )
+            problems.extend(entry.problems)
+            if entry.source is None and not (entry.encrypted or entry.special or entry.problems):
+                problems.append(
+                    Problem(ANALYZER, "member has no readable content", "archive-error")
+                )
             yield Member(path, entry.size, entry.mtime, entry.encrypted, problems, entry)
         finally:
             entry.expire()
@@ -342,9 +357,10 @@ def _sanitise_path(raw: str) -> tuple[str, list[str]]:
 
     Backslashes count as separators because Windows tools write them; absolute, drive-letter and
     '..' parts are dropped rather than the whole name, so the rest still tells the examiner
-    where the file claimed to live.
+    where the file claimed to live. Every other character is kept: :func:`escape_path` makes
+    undecodable bytes, NUL and newlines visible instead of losing them.
     """
-    text = raw.encode("utf-8", "replace").decode("utf-8").replace("\x00", "").replace("\\", "/")
+    text = raw.replace("\\", "/")
     hostile: list[str] = []
     if text.startswith("/"):
         hostile.append("absolute")
@@ -383,8 +399,8 @@ class _Names:
                     "hostile-path",
                 )
             )
+        escaped = escape_path(path)
         if SEP in path:
-            escaped = path.replace(SEP, "!_/")
             problems.append(
                 Problem(
                     ANALYZER,
@@ -393,7 +409,7 @@ class _Names:
                     "locator-separator",
                 )
             )
-            path = escaped
+        path = escaped
         unique = self._unique(path)
         if unique != path:
             problems.append(

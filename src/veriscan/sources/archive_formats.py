@@ -25,7 +25,9 @@ import py7zr
 import py7zr.exceptions
 from py7zr.compressor import SupportedMethods
 
+from veriscan.model import Problem
 from veriscan.sources.archive import (
+    ANALYZER,
     MAX_READ,
     ArchiveError,
     Entry,
@@ -36,6 +38,7 @@ from veriscan.sources.archive import (
     describe,
     reading,
 )
+from veriscan.sources.zip_members import locate, open_member, unsupported
 
 _TAR_BLOCK: Final = 512
 _ZIP_LOCAL_HEADER: Final = 30
@@ -53,7 +56,11 @@ def _special_kind(mode: int) -> str | None:
 
 
 def read_zip(stream: BinaryIO, budget: ExpansionBudget) -> Iterator[Entry]:
-    """Members whose data the central directory places past the end are withheld, then reported."""
+    """Every member the central directory lists becomes an entry, readable or not.
+
+    Members whose data the directory places past the end are yielded unreadable and reported again
+    on the archive; a "directory" entry is skipped only when it holds no data.
+    """
     with reading("unreadable zip archive"):
         end = stream.seek(0, io.SEEK_END)
         stream.seek(0)
@@ -61,40 +68,48 @@ def read_zip(stream: BinaryIO, budget: ExpansionBudget) -> Iterator[Entry]:
     with archive:
         lost = 0
         for info in archive.infolist():
-            if info.is_dir() or (info.filename.endswith("\\") and info.file_size == 0):
+            name = info.orig_filename
+            if name.endswith(("/", "\\")) and info.file_size == 0:
                 continue
             if info.header_offset + _ZIP_LOCAL_HEADER + info.compress_size > end:
                 lost += 1
+                problem = Problem(
+                    ANALYZER,
+                    "the archive ends before this member's data (truncated): content not read",
+                    "truncated",
+                )
+                yield Entry(name, info.file_size, _zip_mtime(info), problems=[problem])
                 continue
-            yield _zip_entry(archive, info, budget)
+            yield _zip_entry(stream, info, budget)
         if lost:
             raise ArchiveError(f"zip archive is truncated: {lost} member(s) lie past its end")
 
 
-ZIP_METHODS: frozenset[int] = frozenset(
-    {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
-)
-
-
-def _zip_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: ExpansionBudget) -> Entry:
-    what = f"zip member {info.filename!r}"
+def _zip_entry(stream: BinaryIO, info: zipfile.ZipInfo, budget: ExpansionBudget) -> Entry:
+    what = f"zip member {info.orig_filename!r}"
+    encrypted = bool(info.flag_bits & 1)
+    located = locate(stream, info)
+    blocked = None if encrypted else unsupported(info)
+    data_offset = located.data_offset
+    if blocked is not None:
+        located.problems.append(blocked)
 
     def source() -> Forward:
-        if info.compress_type not in ZIP_METHODS:
-            raise ArchiveError(f"{what}: compression method {info.compress_type} is not supported")
+        assert data_offset is not None
         with reading(what):
-            handle = archive.open(info)
+            handle = open_member(stream, info, data_offset)
         meter = Meter(budget, lambda: info.compress_size)
         return Forward(handle.read, what, meter, handle.close)
 
     mode = info.external_attr >> 16 if info.create_system == 3 else 0
     return Entry(
-        name=info.filename,
+        name=info.orig_filename,
         size=info.file_size,
         mtime=_zip_mtime(info),
-        encrypted=bool(info.flag_bits & 1),
+        encrypted=encrypted,
         special=_special_kind(mode),
-        source=source,
+        source=None if data_offset is None or blocked is not None else source,
+        problems=located.problems,
     )
 
 
@@ -170,7 +185,7 @@ def _tar_entries(data: Forward) -> Iterator[Entry]:
     with (
         reading("unreadable tar archive"),
         tarfile.open(
-            fileobj=cast(IO[bytes], data), mode="r|", encoding="utf-8", errors="replace"
+            fileobj=cast(IO[bytes], data), mode="r|", encoding="utf-8", errors="surrogateescape"
         ) as tar,
     ):
         while True:

@@ -2,7 +2,8 @@
 
 Evidence is opened read-only, with O_NOATIME where the OS allows it so that even access times of
 the evidence stay as they were. Symlinks are recorded with their target and never followed, so a
-link cannot lead the scan out of the evidence.
+link cannot lead the scan out of the evidence. Names are escaped into locators by
+:mod:`veriscan.names` (any bytes, ``!`` and newlines included) and unescaped to open them again.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from veriscan.model import Item, ItemKind, Locator, Problem
+from veriscan.names import escape_name, escape_path, unescape
 from veriscan.sources.base import EvidenceSource, SourceError
 
 _NOATIME = getattr(os, "O_NOATIME", 0)
@@ -29,7 +31,8 @@ def open_readonly(path: Path) -> BinaryIO:
     return os.fdopen(fd, "rb")
 
 
-def _item(path: Path, rel: str) -> Item:
+def _item(path: Path, raw_rel: str) -> Item:
+    rel = escape_path(raw_rel)
     try:
         st = path.lstat()
     except OSError as exc:
@@ -37,7 +40,7 @@ def _item(path: Path, rel: str) -> Item:
         return Item(Locator((rel,)), None, None, ItemKind.SPECIAL, problems=(problem,))
     if stat.S_ISLNK(st.st_mode):
         try:
-            target = os.readlink(path)
+            target = escape_path(os.readlink(path))
         except OSError as exc:
             target = f"<unreadable: {exc.strerror}>"
         return Item(Locator((rel,)), None, st.st_mtime, ItemKind.SYMLINK, link_target=target)
@@ -64,7 +67,7 @@ class FolderSource(EvidenceSource):
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            rel = prefix.rstrip("/") or "."
+            rel = escape_path(prefix.rstrip("/")) or "."
             problem = Problem("source", f"cannot list folder: {exc.strerror or exc}", "unreadable")
             yield Item(Locator((rel,)), None, None, ItemKind.SPECIAL, problems=(problem,))
             return
@@ -78,7 +81,7 @@ class FolderSource(EvidenceSource):
     def open(self, locator: Locator) -> BinaryIO:
         if locator.depth:
             raise SourceError(f"{locator} is inside an archive; the pipeline expands archives")
-        path = (self.path / locator.segments[0]).resolve()
+        path = (self.path / unescape(locator.segments[0])).resolve()
         root = self.path.resolve()
         if root not in path.parents:
             raise SourceError(f"{locator} resolves outside the evidence folder")
@@ -100,6 +103,6 @@ class FileSource(EvidenceSource):
         yield _item(self.path, self.path.name)
 
     def open(self, locator: Locator) -> BinaryIO:
-        if locator.segments != (self.path.name,):
+        if locator.segments != (escape_name(self.path.name),):
             raise SourceError(f"{locator} is not this file source's item")
         return open_readonly(self.path)

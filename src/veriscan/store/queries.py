@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, func, or_, select
 
+from veriscan.names import normalise_locator_text
 from veriscan.store import schema
 from veriscan.store.case import Case
 from veriscan.store.match_queries import groups_for, matches_for
@@ -178,7 +179,7 @@ def _object(row: Any, locs: list[dict[str, Any]], probs: ProblemIndex) -> dict[s
 def find_shas(case: Case, needle: str) -> list[str]:
     """Resolve what an examiner typed (SHA-256, MD5, SHA-1 or a locator) to content hashes."""
     c, loc = schema.contents.c, schema.locations.c
-    text = needle.strip()
+    text = normalise_locator_text(needle.strip())
     with case.engine.connect() as conn:
         q = select(c.sha256).where(
             or_(c.sha256 == text.lower(), c.md5 == text.lower(), c.sha1 == text.lower())
@@ -197,7 +198,7 @@ def location_problems(case: Case, needle: str) -> list[dict[str, Any]]:
         q = (
             select(ev.label, p.locator, p.analyzer, p.code, p.message)
             .join(schema.evidence, ev.id == p.evidence_id)
-            .where(p.locator == needle)
+            .where(p.locator == normalise_locator_text(needle))
         )
         return [dict(r._mapping) for r in conn.execute(q)]
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final, cast
 
 from veriscan.model import JSON, Item, ItemKind, Locator, Problem
+from veriscan.names import unescape
 from veriscan.sources.base import EvidenceSource, SourceError
 from veriscan.sources.carve import carve
 from veriscan.sources.disk.media import (
@@ -237,8 +238,8 @@ class DiskSource(EvidenceSource):
         for vol in sorted(volumes, key=lambda v: -len(v.prefix)):
             if vol.fs is not None and rel.startswith(vol.prefix):
                 try:
-                    tsk_file = vol.fs.open("/" + rel.removeprefix(vol.prefix))
-                except TSK_ERRORS as exc:
+                    tsk_file = vol.fs.open("/" + unescape(rel.removeprefix(vol.prefix)))
+                except (*TSK_ERRORS, UnicodeEncodeError) as exc:
                     raise SourceError(f"{locator}: not found by path ({exc})") from exc
                 size = int(tsk_file.info.meta.size) if tsk_file.info.meta else 0
                 return cast(BinaryIO, AttributeStream(tsk_file, size, 1, -1))

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any, Final
 
 from veriscan.model import Item, ItemKind, Locator, Problem
+from veriscan.names import escape_name, escape_path
 from veriscan.sources.disk.volumes import SOURCE, TSK_ERRORS, Volume
 
 FS_FILE: Final = 0
@@ -32,7 +33,6 @@ _EXFAT_SYSTEM: Final = frozenset(
     {"$ALLOC_BITMAP", "$UPCASE_TABLE", "$VOLUME_GUID_ENTRY", "$TEXFAT"}
 )
 _MAX_DEPTH: Final = 256
-_BAD_CHARS: Final = dict.fromkeys(range(32), "_") | {0x7F: "_"}
 
 
 class RunCollector:
@@ -58,9 +58,8 @@ class RunCollector:
 
 
 def decode_name(raw: bytes) -> str:
-    """File names become locator segments: never empty, no '/', no control characters."""
-    text = raw.decode("utf-8", "replace").translate(_BAD_CHARS).replace("/", "_")
-    return text or "_"
+    """Names become locator segments losslessly: never empty; '/', bad bytes, controls escaped."""
+    return escape_name(raw.decode("utf-8", "surrogateescape")) or "_"
 
 
 def _times(meta: Any) -> tuple[tuple[str, float], ...]:
@@ -236,7 +235,7 @@ class FsWalker:
             raw = entry.read_random(0, min(size, 4096)) if size else b""
         except TSK_ERRORS:
             return "<unreadable>"
-        return bytes(raw).decode("utf-8", "replace")
+        return escape_path(bytes(raw).decode("utf-8", "surrogateescape"))
 
     def _unique(self, name: str, names: set[str], deleted: bool, inode: int) -> str:
         """Names stay unique in a folder: a deleted file may share its name with a live one."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from veriscan.names import unescape
 from veriscan.sources.disk.media import (
     MediaError,
     RawMedia,
@@ -83,10 +84,12 @@ def test_free_ranges_are_the_complement_of_the_runs() -> None:
 
 
 def test_names_become_safe_locator_segments() -> None:
-    assert decode_name(b"a/b\x01c.jpg") == "a_b_c.jpg"
+    # issue 15: names are escaped losslessly instead of replaced ("_", U+FFFD)
+    assert decode_name(b"a/b\x01c.jpg") == "a%2Fb%01c.jpg"
     assert decode_name(b"") == "_"
     assert decode_name("café.png".encode()) == "café.png"
-    assert "\ufffd" in decode_name(b"\xe5ILE.JPG")
+    assert decode_name(b"\xe5ILE.JPG") == "%E5ILE.JPG"
+    assert unescape(decode_name(b"\xe5ILE.JPG")) == os.fsdecode(b"\xe5ILE.JPG")
 
 
 def test_range_stream_reads_seeks_and_refuses_short_data(tmp_path: Path) -> None:
