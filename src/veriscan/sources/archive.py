@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import lzma
-import re
 import struct
 import tarfile
 import zipfile
@@ -25,9 +24,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, Final
 
-from veriscan.model import SEP, Problem
-from veriscan.names import escape_path
+from veriscan.model import Problem
 from veriscan.settings import Settings
+from veriscan.sources.member_names import ANALYZER, MemberNames
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -42,8 +41,6 @@ __all__ = [
     "iter_members",
 ]
 
-ANALYZER: Final = "archive"
-UNNAMED: Final = "unnamed"
 CHUNK: Final = 1 << 16
 MAX_READ: Final = 1 << 20
 
@@ -66,7 +63,6 @@ BROKEN_INPUT: Final = (
     tarfile.TarError,
     zipfile.BadZipFile,
 )
-_DRIVE: Final = re.compile(r"[A-Za-z]:")
 
 
 def is_archive(mime: str) -> bool:
@@ -325,7 +321,7 @@ def iter_members(stream: BinaryIO, mime: str, budget: ExpansionBudget) -> Iterat
         entries = read_tar(stream, budget, _TAR_CODECS[mime])
     else:
         raise ValueError(f"not an archive type: {mime!r}")
-    names = _Names()
+    names = MemberNames()
     for entry in entries:
         try:
             budget.entries += 1
@@ -350,85 +346,3 @@ def iter_members(stream: BinaryIO, mime: str, budget: ExpansionBudget) -> Iterat
             yield Member(path, entry.size, entry.mtime, entry.encrypted, problems, entry)
         finally:
             entry.expire()
-
-
-def _sanitise_path(raw: str) -> tuple[str, list[str]]:
-    """Make a member name safe to use as a locator segment; also say what was hostile about it.
-
-    Backslashes count as separators because Windows tools write them; absolute, drive-letter and
-    '..' parts are dropped rather than the whole name, so the rest still tells the examiner
-    where the file claimed to live. Every other character is kept: :func:`escape_path` makes
-    undecodable bytes, NUL and newlines visible instead of losing them.
-    """
-    text = raw.replace("\\", "/")
-    hostile: list[str] = []
-    if text.startswith("/"):
-        hostile.append("absolute")
-    if _DRIVE.match(text):
-        hostile.append("drive letter")
-        text = text[2:]
-    segments: list[str] = []
-    for segment in text.split("/"):
-        if segment == "..":
-            if "parent-directory segment" not in hostile:
-                hostile.append("parent-directory segment")
-        elif segment not in ("", "."):
-            segments.append(segment)
-    return "/".join(segments), hostile
-
-
-class _Names:
-    """Assigns each member a unique, safe path and records why it differs from the raw name."""
-
-    def __init__(self) -> None:
-        self._taken: set[str] = set()
-        self._next_suffix: dict[str, int] = {}
-
-    def assign(self, raw: str) -> tuple[str, list[Problem]]:
-        path, hostile = _sanitise_path(raw)
-        problems: list[Problem] = []
-        if not path:
-            path = UNNAMED
-            if not hostile:
-                problems.append(Problem(ANALYZER, f"member name {raw!r} is empty", "empty-name"))
-        if hostile:
-            problems.append(
-                Problem(
-                    ANALYZER,
-                    f"hostile member name {raw!r} ({', '.join(hostile)}), recorded as {path!r}",
-                    "hostile-path",
-                )
-            )
-        escaped = escape_path(path)
-        if SEP in path:
-            problems.append(
-                Problem(
-                    ANALYZER,
-                    f"member name {raw!r} contains the locator separator {SEP!r}, "
-                    f"recorded as {escaped!r}",
-                    "locator-separator",
-                )
-            )
-        path = escaped
-        unique = self._unique(path)
-        if unique != path:
-            problems.append(
-                Problem(
-                    ANALYZER,
-                    f"duplicate member name {path!r}, recorded as {unique!r}",
-                    "duplicate-name",
-                )
-            )
-        return unique, problems
-
-    def _unique(self, path: str) -> str:
-        if path not in self._taken:
-            self._taken.add(path)
-            return path
-        n = self._next_suffix.get(path, 2)
-        while f"{path}#{n}" in self._taken:
-            n += 1
-        self._next_suffix[path] = n + 1
-        unique = f"{path}#{n}"
-        self._taken.add(unique)
-        return unique

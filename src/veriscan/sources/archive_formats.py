@@ -27,7 +27,6 @@ from py7zr.compressor import SupportedMethods
 
 from veriscan.model import Problem
 from veriscan.sources.archive import (
-    ANALYZER,
     MAX_READ,
     ArchiveError,
     Entry,
@@ -38,6 +37,7 @@ from veriscan.sources.archive import (
     describe,
     reading,
 )
+from veriscan.sources.member_names import ANALYZER
 from veriscan.sources.zip_members import locate, open_member, unsupported
 
 _TAR_BLOCK: Final = 512

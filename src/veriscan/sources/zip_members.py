@@ -21,7 +21,8 @@ import inflate64
 import pyppmd
 
 from veriscan.model import Problem
-from veriscan.sources.archive import ANALYZER, ArchiveError
+from veriscan.sources.archive import ArchiveError
+from veriscan.sources.member_names import ANALYZER
 
 try:  # Python 3.14 ships zstd; older ones use its backport
     from compression import zstd  # type: ignore[import-not-found]
