@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from diskimages import require_tools, run
 from support.hostile_archives import (
     empty_name_zip,
     make_hostile_folder,
@@ -23,6 +24,9 @@ from support.hostile_archives import (
 )
 from veriscan.cli.app import app
 from veriscan.names import escape_path
+from veriscan.settings import Settings
+from veriscan.sources.disk.source import DiskSource
+from veriscan.sources.folder import FolderSource
 
 runner = CliRunner()
 
@@ -139,3 +143,21 @@ def test_hostile_names_and_members_on_postgresql(tmp_path: Path, pg_url: str) ->
     assert {"odd-names.zip!/nul%00.txt", "p.zip%21/a.txt", "p.zip!/a.txt"} <= set(by_locator)
     code, text = invoke("show", str(case), os.fsdecode(b"caf\xe9.jpg"), "--json")
     assert code == 0, text
+
+
+def test_disk_image_names_are_escaped_losslessly(tmp_path: Path) -> None:
+    """An ext4 image made from the hostile folder: same locators as the folder source gives."""
+    require_tools("mkfs.ext4")
+    tree = tmp_path / "tree"
+    make_hostile_folder(tree)
+    image = tmp_path / "names.img"
+    run("mkfs.ext4", "-F", "-q", "-b", "4096", "-d", tree, image, "8192k")
+    folder = FolderSource(tree, Settings())
+    expected = {str(item.locator): folder.open(item.locator).read() for item in folder.items()}
+    disk = DiskSource(image, Settings().replace(carve=False))
+    found: dict[str, bytes] = {}
+    for item in disk.items():
+        if item.locator.depth == 1 and not item.locator.segments[1].startswith("lost+found"):
+            with disk.open_item(item) as stream:
+                found[item.locator.segments[1]] = stream.read()
+    assert found == expected

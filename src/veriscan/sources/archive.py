@@ -8,7 +8,8 @@ sanitised before anyone builds a locator from it, and every decompressed byte is
 
 This module holds the contract and the machinery every format shares (metering, error
 translation, single-pass member streams); :mod:`veriscan.sources.archive_formats` holds the
-per-format readers.
+per-format readers, :mod:`veriscan.sources.zip_members` the zip member decoding and
+:mod:`veriscan.sources.member_names` the naming policy.
 """
 
 from __future__ import annotations
@@ -270,9 +271,10 @@ class _EntryStream(io.RawIOBase):
 class Member:
     """One member, named safely enough to become a :class:`~veriscan.model.Locator` segment.
 
-    ``path`` is '/'-separated with no leading '/', no '.' or '..' segments and never empty;
-    repeated names get a ``#2``, ``#3`` suffix so every member keeps its own locator. Anything
-    that had to be changed, or cannot be read, is stated in ``problems``.
+    ``path`` is '/'-separated with no leading '/', no '.' or '..' segments and never empty, and
+    escaped like every locator name (:mod:`veriscan.names`); repeated names get a ``#2``, ``#3``
+    suffix so every member keeps its own locator. Anything that had to be changed, or cannot be
+    read (``readable`` is then False), is stated in ``problems``.
     """
 
     path: str
