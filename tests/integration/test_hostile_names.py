@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from diskimages import require_tools, run
 from support.hostile_archives import (
+    bad_ppmd_zip,
     empty_name_zip,
     make_hostile_folder,
     method_zips,
@@ -92,6 +93,7 @@ def test_every_zip_member_is_a_location_or_a_problem(tmp_path: Path) -> None:
         (evidence / f"{name}.zip").write_bytes(data)
     (evidence / "unsupported.zip").write_bytes(unsupported_zip())
     (evidence / "mismatch.zip").write_bytes(mismatch_zip())
+    (evidence / "bad-ppmd.zip").write_bytes(bad_ppmd_zip())
     (evidence / "empty-name.zip").write_bytes(empty_name_zip())
     (evidence / "odd-names.zip").write_bytes(odd_name_zip())
     case = new_case(tmp_path)
@@ -116,6 +118,11 @@ def test_every_zip_member_is_a_location_or_a_problem(tmp_path: Path) -> None:
     assert shown["content"] is None
     assert [p["code"] for p in shown["problems"]] == ["unsupported-compression"]
     assert "Implode" in shown["problems"][0]["message"]
+
+    code, text = invoke("show", str(case), "bad-ppmd.zip!/params.txt", "--json")
+    assert code == 0, text  # fails only when opened: still a location with its problem
+    assert [p["code"] for p in json.loads(text)["problems"]] == ["archive-error"]
+    assert "restore method 3" in json.loads(text)["problems"][0]["message"]
 
     code, text = invoke("show", str(case), "mismatch.zip!/central.txt", "--json")
     assert code == 0, text

@@ -156,6 +156,13 @@ def unsupported_zip() -> bytes:
     )
 
 
+def bad_ppmd_zip() -> bytes:
+    """A PPMd member whose parameter header asks for restore method 3: it fails when opened."""
+    bad = member("params.txt", b"benign\n", PPMD)
+    bad.data = struct.pack("<H", (_PPMD_ORDER - 1) | (3 << 12)) + bad.data[2:]
+    return raw_zip([bad])
+
+
 def mismatch_zip() -> bytes:
     return raw_zip(
         [member("central.txt", b"what the central entry points to\n", local_name=b"local.txt")]
