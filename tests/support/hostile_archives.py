@@ -185,6 +185,16 @@ def odd_name_zip() -> bytes:
     )
 
 
+def false_utf8_zip() -> bytes:
+    """Names flagged UTF-8 that are not (Latin-1 bytes), beside a true UTF-8 name."""
+    return raw_zip(
+        [
+            member(b"caf\xe9.txt", b"latin-1 name\n", flags=UTF8_FLAG),
+            member("na\u00efve.txt", b"utf-8 name\n"),
+        ]
+    )
+
+
 def tar_with_names(names: list[bytes]) -> bytes:
     out = io.BytesIO()
     with tarfile.open(

@@ -38,7 +38,7 @@ from veriscan.sources.archive import (
     reading,
 )
 from veriscan.sources.member_names import ANALYZER
-from veriscan.sources.zip_members import locate, open_member, unsupported
+from veriscan.sources.zip_members import locate, open_member, open_zip, unsupported
 
 _TAR_BLOCK: Final = 512
 _ZIP_LOCAL_HEADER: Final = 30
@@ -64,7 +64,7 @@ def read_zip(stream: BinaryIO, budget: ExpansionBudget) -> Iterator[Entry]:
     with reading("unreadable zip archive"):
         end = stream.seek(0, io.SEEK_END)
         stream.seek(0)
-        archive = zipfile.ZipFile(stream)
+        archive = open_zip(stream)
     with archive:
         lost = 0
         for info in archive.infolist():

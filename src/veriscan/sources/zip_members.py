@@ -114,6 +114,56 @@ def locate(stream: BinaryIO, info: zipfile.ZipInfo) -> Located:
     return located
 
 
+def open_zip(stream: BinaryIO) -> zipfile.ZipFile:
+    """``zipfile`` refuses a whole archive over one name flagged UTF-8 that is not; such names
+    are read again as bytes and kept, undecodable bytes as surrogate escapes."""
+    try:
+        return zipfile.ZipFile(stream)
+    except UnicodeDecodeError:
+        pass
+    unflagged = _Unflagged(stream)
+    archive = zipfile.ZipFile(unflagged)
+    for info, flagged in zip(archive.infolist(), unflagged.flagged, strict=False):
+        if flagged:
+            raw = info.orig_filename.encode("cp437")
+            info.orig_filename = info.filename = raw.decode("utf-8", "surrogateescape")
+            info.flag_bits |= _UTF8_FLAG
+    return archive
+
+
+class _Unflagged:
+    """Hands zipfile its central directory with the UTF-8 flags cleared, noting where they were.
+
+    zipfile reads the whole directory in one call that starts at its first record; only a read
+    that starts with a central record is changed.
+    """
+
+    _RECORD: Final = struct.Struct("<4s4xH18x3H")
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.flagged: list[bool] = []
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._stream.read(size)
+        if not data.startswith(b"PK\x01\x02") or self.flagged:
+            return data
+        out = bytearray(data)
+        at = 0
+        while at + 46 <= len(out) and out[at : at + 4] == b"PK\x01\x02":
+            _, flags, name_len, extra_len, comment_len = self._RECORD.unpack_from(out, at)
+            self.flagged.append(bool(flags & _UTF8_FLAG))
+            struct.pack_into("<H", out, at + 8, flags & ~_UTF8_FLAG)
+            at += 46 + name_len + extra_len + comment_len
+        return bytes(out)
+
+
 def unsupported(info: zipfile.ZipInfo) -> Problem | None:
     """Why the member's content cannot be decoded, if it cannot."""
     method = info.compress_type

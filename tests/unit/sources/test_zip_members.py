@@ -11,6 +11,7 @@ from support.hostile_archives import (
     PPMD,
     ZSTD,
     empty_name_zip,
+    false_utf8_zip,
     member,
     method_zips,
     mismatch_zip,
@@ -89,6 +90,14 @@ def test_odd_member_names_are_escaped_not_dropped() -> None:
         "wow%21/x.txt",
     ]
     assert [read for _, read in got] == [b"cp437\n", b"nul\n", b"newline\n", b"sep\n"]
+
+
+def test_names_falsely_flagged_utf8_keep_their_bytes() -> None:
+    got = members(false_utf8_zip())
+    assert [(m.path, codes(m), read) for m, read in got] == [
+        ("caf%E9.txt", [], b"latin-1 name\n"),
+        ("na\u00efve.txt", [], b"utf-8 name\n"),
+    ]
 
 
 def test_tar_names_keep_their_bytes() -> None:
