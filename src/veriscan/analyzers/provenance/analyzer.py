@@ -12,7 +12,8 @@ from typing import ClassVar
 from PIL import Image
 
 from veriscan.analyzers.base import Analyzer, FileContext
-from veriscan.analyzers.decode import Decoded, wants_image
+from veriscan.analyzers.decode import Decoded, image_bytes, raw_preview, wants_image
+from veriscan.analyzers.failures import INTERNAL, log_exception
 from veriscan.analyzers.provenance.a1111 import A1111Parser
 from veriscan.analyzers.provenance.base import (
     Evidence,
@@ -67,8 +68,11 @@ class ProvenanceAnalyzer(Analyzer):
     def analyze(self, ctx: FileContext) -> list[Fact]:
         problems: list[Problem] = []
         checks: list[Check] = []
+        raw = raw_preview(ctx)
+        if raw is not None and not raw.jpegs:
+            return []  # a RAW without a preview: the image analyzer states it
         try:
-            meta = read_metadata(ctx.data, ctx.name)
+            meta = read_metadata(ctx.data if raw is None else image_bytes(ctx), ctx.name)
         except ProvenanceError as exc:
             return [Problem(self.id, str(exc), "provenance-unreadable")]
         problems += [Problem(self.id, text, "metadata-damaged") for text in meta.problems]
@@ -116,7 +120,8 @@ class ProvenanceAnalyzer(Analyzer):
             checks.append(Check("LSB (stealth) payload", "signature found, payload unreadable"))
             return
         except Exception as exc:  # any decoder failure on hostile pixels costs this check only
-            checks.append(Check("LSB (stealth) payload", f"pixels unreadable: {exc}"))
+            log_exception("LSB payload", meta.name, exc)
+            checks.append(Check("LSB (stealth) payload", "pixels unreadable"))
             return
         if payload is None:
             checks.append(Check("LSB (stealth) payload", "none"))
@@ -188,7 +193,9 @@ class ProvenanceAnalyzer(Analyzer):
         try:
             result = detect_sd_watermark(pixels())
         except Exception as exc:  # any decoder failure on hostile pixels costs this check only
-            problems.append(Problem(self.id, f"watermark check failed: {exc}", "watermark-error"))
+            log_exception("watermark", meta.name, exc)
+            wording = f"watermark check failed: pixels unreadable ({INTERNAL})"
+            problems.append(Problem(self.id, wording, "watermark-error"))
             checks.append(Check(name, "pixels unreadable"))
             return
         evidence += result.evidence()

@@ -68,7 +68,12 @@ def read_png_chunks(data: bytes) -> PngChunks:
             try:
                 key, value = _text_chunk(kind, body)
             except (ValueError, zlib.error, UnicodeDecodeError) as exc:
-                found.problems.append(f"{kind.decode('latin-1')} chunk at offset {pos}: {exc}")
+                why = (
+                    "compressed text does not inflate" if isinstance(exc, zlib.error) else str(exc)
+                )
+                if isinstance(exc, UnicodeDecodeError):
+                    why = "text is not valid UTF-8"
+                found.problems.append(f"{kind.decode('latin-1')} chunk at offset {pos}: {why}")
             else:
                 found.text.setdefault(key, value)
         elif kind == b"eXIf" and found.exif is None:
