@@ -146,10 +146,12 @@ def decoded(ctx: FileContext, mode: str) -> Decoded:
 
 def raw_preview(ctx: FileContext) -> rawpreview.RawPreview | None:
     """The camera RAW container's contents, once per file; None for any other image."""
+    kind = rawpreview.RAW_MIMES.get(ctx.mime)
+    if kind is None and ctx.mime != "image/tiff":
+        return None
     if RAW_KEY in ctx.cache:
         cached = ctx.cache[RAW_KEY]
         return cached if isinstance(cached, rawpreview.RawPreview) else None
-    kind = rawpreview.RAW_MIMES.get(ctx.mime)
     found: rawpreview.RawPreview | None = None
     try:
         if kind is None and ctx.mime == "image/tiff":
@@ -265,11 +267,20 @@ def decode_bytes(data: bytes, mode: str) -> Decoded:
 
 
 def _trailer(header: Header | None, data: bytes) -> Header | None:
-    """A GIF cut short still shows its first frames; the missing trailer says it was cut."""
-    if header is None or header.format != "GIF" or data.rstrip(b"\0").endswith(b";"):
+    """Structural damage the decoder tolerated: a GIF cut short still shows its first frames (the
+    missing trailer says it was cut); a TIFF's directories may loop or point past the end."""
+    if header is None:
         return header
-    wording = f"GIF data ends before its trailer: truncated after {len(data)} bytes"
-    return dataclasses.replace(header, damage=(*header.damage, ("image-truncated", wording)))
+    damage: list[tuple[str, str]] = []
+    if header.format == "GIF" and not data.rstrip(b"\0").endswith(b";"):
+        wording = f"GIF data ends before its trailer: truncated after {len(data)} bytes"
+        damage.append(("image-truncated", wording))
+    if header.format == "TIFF":
+        for defect in tiffwalk.walk(data).defects:
+            damage.append(("image-malformed", f"TIFF structure malformed: {defect}"))
+    if not damage:
+        return header
+    return dataclasses.replace(header, damage=(*header.damage, *damage))
 
 
 def _header(img: Image.Image, width: int, height: int, frames: int) -> Header:

@@ -15,6 +15,8 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 LOGGER = logging.getLogger("veriscan.analyzers")
+LOGGER.addHandler(logging.NullHandler())  # no run log attached: nothing reaches the console
+LOGGER.propagate = False
 _FORMAT = "%(asctime)s %(process)d %(levelname)s %(message)s"
 
 INTERNAL = "internal error; details are in the case's run log"
@@ -54,7 +56,6 @@ def attach_run_log(case_root: Path, run_id: str) -> None:
     handler.setFormatter(logging.Formatter(_FORMAT))
     LOGGER.addHandler(handler)
     LOGGER.setLevel(logging.INFO)
-    LOGGER.propagate = False
 
 
 def log_exception(where: str, name: str, exc: BaseException) -> None:

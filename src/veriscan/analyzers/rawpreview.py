@@ -133,7 +133,9 @@ def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
 
 
 def _cr3(data: bytes) -> RawPreview:
+    """Canon keeps IFD0 in CMT1, the EXIF directory in CMT2 and GPS in CMT4, each a whole TIFF."""
     found = RawPreview("CR3")
+    blocks: dict[bytes, bytes] = {}
     stack = [(0, len(data), 0)]
     while stack:
         start, end, depth = stack.pop()
@@ -147,9 +149,11 @@ def _cr3(data: bytes) -> RawPreview:
                 if jpeg_at >= 0:
                     found.jpegs.append(data[jpeg_at:box_end])
             elif kind in (b"CMT1", b"CMT2", b"CMT4"):
-                found.tiff_blocks.append(data[body:box_end])
+                blocks.setdefault(kind, data[body:box_end])
             elif kind in CR3_BOXES and depth < 8:
                 stack.append((body, box_end, depth + 1))
+    if b"CMT1" in blocks:
+        found.tiff_blocks = [blocks.get(kind, b"") for kind in (b"CMT1", b"CMT2", b"CMT4")]
     if not found.jpegs and not found.tiff_blocks:
         found.defects.append("no CR3 preview or metadata box found")
     return found

@@ -43,7 +43,9 @@ class TiffWalk:
     order: str
     directories: list[Directory] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
-    """Fixed wordings such as "IFD loop"; empty for a well-formed structure."""
+    """Fixed wordings such as "IFD loop"; empty for a well-formed structure. Vendor quirks that
+    readers tolerate (unknown entry types, a sub-directory's link field reused for data) are not
+    defects."""
 
     def first(self, tag: int) -> Entry | None:
         for directory in self.directories:
@@ -70,10 +72,10 @@ def walk(data: bytes, first: int | None = None) -> TiffWalk:
         result.defects.append("not a TIFF structure")
         return result
     start = struct.unpack_from(order + "I", data, 4)[0] if first is None else first
-    queue = [start]
+    queue = [(start, True)]
     seen: set[int] = set()
     while queue:
-        offset = queue.pop(0)
+        offset, chained = queue.pop(0)
         if offset == 0:
             continue
         if offset in seen:
@@ -90,8 +92,9 @@ def walk(data: bytes, first: int | None = None) -> TiffWalk:
         for tag in _CHILD_TAGS:
             entry = directory.entries.get(tag)
             if entry is not None:
-                queue.extend(longs(data, entry, order)[:MAX_IFDS])
-        queue.append(next_offset)
+                queue.extend((child, False) for child in longs(data, entry, order)[:MAX_IFDS])
+        if chained:  # writers often let a sub-directory's link field overlap the next value
+            queue.append((next_offset, True))
     return result
 
 
@@ -114,9 +117,7 @@ def _read(data: bytes, offset: int, order: str, result: TiffWalk) -> tuple[Direc
         tag, typ, n = struct.unpack_from(order + "HHI", data, at)
         size = _SIZES.get(typ, 1) * n
         value_at = at + 8 if size <= 4 else struct.unpack_from(order + "I", data, at + 8)[0]
-        if typ not in _SIZES:
-            _note(result, "entry of unknown type")
-        elif value_at + size > len(data):
+        if typ in _SIZES and value_at + size > len(data):
             _note(result, "entry value count larger than the block")
             continue
         directory.entries[tag] = Entry(tag, typ, n, value_at)

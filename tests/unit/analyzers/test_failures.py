@@ -49,6 +49,7 @@ EXPECTED = {
         "EXIF block malformed: entry value count larger than the block",
     ),
     "gif-cut-in-half.gif": ("image-truncated", "GIF data ends before its trailer"),
+    "tiff-ifd-loop.tif": ("image-malformed", "TIFF structure malformed: IFD loop"),
     "png-pixel-bomb.png": ("image-too-large", "not decoded: the declared size is over the limit"),
     "gif-pixel-bomb.gif": ("image-too-large", "not decoded: the declared size is over the limit"),
 }
@@ -96,8 +97,9 @@ def test_a_crashing_hasher_is_logged_not_quoted(
         )
     finally:
         for handler in list(failures.LOGGER.handlers):
-            handler.close()
-            failures.LOGGER.removeHandler(handler)
+            if isinstance(handler, logging.FileHandler):
+                handler.close()
+                failures.LOGGER.removeHandler(handler)
     (problem,) = [f for f in facts if isinstance(f, Problem)]
     assert problem.code == "pdq-error"
     assert "NoneType" not in problem.message and "run log" in problem.message
@@ -105,6 +107,11 @@ def test_a_crashing_hasher_is_logged_not_quoted(
     assert "Traceback" in log and "'NoneType' object has no attribute 'width'" in log
     assert "'a.jpg'" in log
     assert not [f for f in facts if isinstance(f, Attribute)]
+
+
+def test_without_a_run_log_nothing_reaches_the_console(capfd: pytest.CaptureFixture[str]) -> None:
+    failures.log_exception("image", "x.jpg", ValueError("boom"))
+    assert capfd.readouterr().err == ""
 
 
 def test_run_log_switches_with_the_run(tmp_path: Path) -> None:
@@ -115,5 +122,6 @@ def test_run_log_switches_with_the_run(tmp_path: Path) -> None:
         assert [Path(h.baseFilename).name for h in files] == ["run-2.log"]
     finally:
         for handler in list(failures.LOGGER.handlers):
-            handler.close()
-            failures.LOGGER.removeHandler(handler)
+            if isinstance(handler, logging.FileHandler):
+                handler.close()
+                failures.LOGGER.removeHandler(handler)

@@ -40,6 +40,7 @@ from veriscan.analyzers.provenance.stealth import read_stealth
 from veriscan.analyzers.provenance.swarmui import SwarmUIParser
 from veriscan.analyzers.provenance.verdict import Check, decide
 from veriscan.analyzers.provenance.watermark import detect_sd_watermark
+from veriscan.analyzers.rawpreview import RAW_MIMES
 from veriscan.model import Attribute, Fact, Problem
 
 PARSERS: tuple[type[GeneratorParser], ...] = (
@@ -68,11 +69,14 @@ class ProvenanceAnalyzer(Analyzer):
     def analyze(self, ctx: FileContext) -> list[Fact]:
         problems: list[Problem] = []
         checks: list[Check] = []
-        raw = raw_preview(ctx)
-        if raw is not None and not raw.jpegs:
-            return []  # a RAW without a preview: the image analyzer states it
+        data = ctx.data
+        if ctx.mime in RAW_MIMES:  # Pillow cannot open these containers, only their preview
+            raw = raw_preview(ctx)
+            if raw is None or not raw.jpegs:
+                return []  # a RAW without a preview: the image analyzer states it
+            data = image_bytes(ctx)
         try:
-            meta = read_metadata(ctx.data if raw is None else image_bytes(ctx), ctx.name)
+            meta = read_metadata(data, ctx.name)
         except ProvenanceError as exc:
             return [Problem(self.id, str(exc), "provenance-unreadable")]
         problems += [Problem(self.id, text, "metadata-damaged") for text in meta.problems]
