@@ -1,4 +1,4 @@
-"""Fuzz-style scan: a few hundred damaged images and archives in one CLI scan (issue 15).
+"""Fuzz-style scan: a few hundred damaged images, videos and archives in one CLI scan (issue 15).
 
 Every file must end up stored as a location (and archive members as locations of their own) or
 be explained by a problem, and no stored problem message may read like a program failure. The
@@ -23,6 +23,7 @@ from veriscan.cli.app import app
 SEED = 1515
 PER_FORMAT = 48
 ARCHIVES = 24
+VIDEOS = 16
 EXCEPTION_TEXT = re.compile(
     r"'NoneType'|object has no attribute|[A-Za-z]Error\(|Exception\(|Traceback|"
     r"<[^>]* at 0x[0-9a-fA-F]+>|\[Errno|line \d+, in "
@@ -41,6 +42,12 @@ def build(root: Path) -> tuple[dict[str, str], dict[str, list[str]]]:
             name = f"{fmt.lower()}-{i:03d}-{kind}.{hm.SUFFIX[fmt]}"
             (root / name).write_bytes(data)
             made[name] = kind
+    for i in range(VIDEOS):
+        container, suffix = ("mp4", "mp4") if i % 2 == 0 else ("matroska", "mkv")
+        kind, data = hm.mutate(hm.drawn_video(container, i), rnd)
+        name = f"video-{i:02d}-{kind}.{suffix}"
+        (root / name).write_bytes(data)
+        made[name] = kind
     for name, data in hm.hostile_images().items():
         (root / name).write_bytes(data)
         made[name] = "hostile"
@@ -69,6 +76,10 @@ class Scan:
     """Locators with a problem on them or on their content."""
     problems: list[tuple[str, str, str]]
     seconds: float
+    hashed: int
+    """Contents that still got a PDQ hash: the damage left most images decodable."""
+    videos: int
+    """Contents the vPDQ analyzer looked at."""
 
 
 @pytest.fixture(scope="module")
@@ -87,17 +98,20 @@ def scan(tmp_path_factory: pytest.TempPathFactory) -> Scan:
     with sqlite3.connect(case / "case.db") as db:
         by_sha = dict(db.execute("select locator, sha256 from locations"))
         rows = db.execute("select locator, sha256, code, message from problems").fetchall()
+        hashed = db.execute("select count(*) from contents where pdq_hash is not null").fetchone()
+        videos = db.execute("select count(*) from contents where mime like 'video/%'").fetchone()
     explained = {loc for loc, _, _, _ in rows if loc}
     sha_problem = {sha for _, sha, _, _ in rows if sha}
     explained |= {loc for loc, sha in by_sha.items() if sha in sha_problem}
     problems = [(loc or sha, code, msg) for loc, sha, code, msg in rows]
-    return Scan(made, archives, set(by_sha), explained, problems, seconds)
+    return Scan(made, archives, set(by_sha), explained, problems, seconds, hashed[0], videos[0])
 
 
 def test_every_fuzzed_file_is_stored(scan: Scan) -> None:
     missing = sorted(name for name in scan.made if name not in scan.locations)
     assert not missing, f"files with no location: {missing[:10]}"
     assert scan.seconds < 90, f"the fuzz scan took {scan.seconds:.0f} s"
+    assert scan.hashed > 100 and scan.videos > 8, (scan.hashed, scan.videos)
 
 
 def test_no_stored_problem_reads_like_a_program_failure(scan: Scan) -> None:

@@ -39,6 +39,24 @@ def encode(img: Image.Image, fmt: str, **params: object) -> bytes:
     return out.getvalue()
 
 
+def drawn_video(container: str, seed: int, frames: int = 12) -> bytes:
+    """A short clip (MP4 or Matroska) of the drawn scene with the sun moving across it."""
+    import av  # only the video cases need PyAV
+
+    codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
+    out = io.BytesIO()
+    with av.open(out, "w", format=container) as clip:
+        stream = clip.add_stream(codec, rate=6)
+        assert isinstance(stream, av.VideoStream)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        for i in range(frames):
+            img = drawn(seed)
+            ImageDraw.Draw(img).ellipse((4 * i, 4, 4 * i + 16, 20), fill=(250, 240, 120))
+            clip.mux(stream.encode(av.VideoFrame.from_image(img)))
+        clip.mux(stream.encode())
+    return out.getvalue()
+
+
 def drawn_file(fmt: str, seed: int) -> bytes:
     """A small drawn image; GIF and WebP are animated (three frames) so frame parsing is reached."""
     img = drawn(seed)

@@ -78,8 +78,23 @@ def decode_failure(exc: BaseException, fmt: str, size: int) -> tuple[str, str]:
         return "unidentified-image", UNIDENTIFIED
     if isinstance(exc, MemoryError):
         return "image-too-large", "not decoded: the image needs more memory than is available"
+    what = "image" if fmt in ("", "image", "unknown") else f"{fmt} image"
     if is_truncation(exc):
-        return "image-truncated", f"{fmt} image data truncated: the file ends after {size} bytes"
+        return "image-truncated", f"{what} data truncated: the file ends after {size} bytes"
     if isinstance(exc, RecursionError):
-        return "corrupt-image", f"{fmt} structure malformed: nested too deeply to read"
-    return "corrupt-image", f"{fmt} image data damaged: the pixels could not be decoded"
+        return "corrupt-image", f"{what} structure malformed: nested too deeply to read"
+    return "corrupt-image", f"{what} data damaged: the pixels could not be decoded"
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """Whether a decoder refused the bytes (the file's fault) rather than the program failing."""
+    return isinstance(
+        exc,
+        OSError
+        | SyntaxError
+        | EOFError
+        | ValueError
+        | MemoryError
+        | RecursionError
+        | Image.DecompressionBombError,
+    )

@@ -13,7 +13,7 @@ from PIL import Image
 
 from veriscan.analyzers.base import Analyzer, FileContext
 from veriscan.analyzers.decode import Decoded, image_bytes, raw_preview, wants_image
-from veriscan.analyzers.failures import INTERNAL, log_exception
+from veriscan.analyzers.failures import INTERNAL, decode_failure, is_data_error, log_exception
 from veriscan.analyzers.provenance.a1111 import A1111Parser
 from veriscan.analyzers.provenance.base import (
     Evidence,
@@ -198,7 +198,8 @@ class ProvenanceAnalyzer(Analyzer):
             result = detect_sd_watermark(pixels())
         except Exception as exc:  # any decoder failure on hostile pixels costs this check only
             log_exception("watermark", meta.name, exc)
-            wording = f"watermark check failed: pixels unreadable ({INTERNAL})"
+            why = decode_failure(exc, meta.format, len(meta.data))[1]
+            wording = f"watermark check failed: {why if is_data_error(exc) else INTERNAL}"
             problems.append(Problem(self.id, wording, "watermark-error"))
             checks.append(Check(name, "pixels unreadable"))
             return
