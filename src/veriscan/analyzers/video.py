@@ -48,7 +48,12 @@ DEMUXERS: dict[str, str] = {
     "video/x-msvideo": "avi",
     "video/mp2t": "mpegts",
     "video/mpeg": "mpeg",
+    "video/dvd": "mpeg",
+    "video/x-flv": "flv",
+    "video/x-ms-wmv": "asf",
+    "video/x-ms-asf": "asf",
 }
+"""Plain containers only, each pinned by the type the sniffer (own table or puremagic) found."""
 PROBE_WHITELIST = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,mpeg"
 MAX_FRAME_PIXELS = 7680 * 4320
 MAX_SOURCE_FPS = 240
