@@ -84,8 +84,12 @@ def cr3(jpeg: bytes) -> bytes:
     make = b"Canon\0"
     ifd0 = struct.pack("<H", 1) + _entry(0x010F, 2, len(make), 26) + b"\0\0\0\0" + make
     cmt1 = b"II*\0" + struct.pack("<I", 8) + ifd0
+    when = b"2024:05:06 07:08:09\0"
+    exif_ifd = struct.pack("<H", 1) + _entry(0x9003, 2, len(when), 26) + b"\0\0\0\0" + when
+    cmt2 = b"II*\0" + struct.pack("<I", 8) + exif_ifd
     meta_uuid = bytes.fromhex("85c0b687820f11e08111f4ce462b6a48")
-    moov = _box(b"moov", _box(b"uuid", meta_uuid + _box(b"CMT1", cmt1)))
+    meta = meta_uuid + _box(b"CMT1", cmt1) + _box(b"CMT2", cmt2)
+    moov = _box(b"moov", _box(b"uuid", meta))
     prvw_body = struct.pack(">IHHHHI", 0, 1, *PREVIEW_SIZE, 0, len(jpeg)) + jpeg
     prvw_uuid = bytes.fromhex("eaf42b5e1c984b88b9fbb7dc406e4d16")
     preview = _box(b"uuid", prvw_uuid + b"\0" * 8 + _box(b"PRVW", prvw_body))

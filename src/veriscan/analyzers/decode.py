@@ -200,25 +200,32 @@ def _decode_raw(ctx: FileContext, raw: rawpreview.RawPreview, mode: str) -> Deco
 def _raw_exif(raw: rawpreview.RawPreview) -> ExifTags | None:
     """The camera's tags from the container (the preview JPEG often has none): CR3 keeps IFD0,
     the EXIF and the GPS directory in separate TIFF blocks, the TIFF-based RAWs in the file."""
-    parts: list[dict[int, Any]] = []
-    order = "<"
-    for block in raw.tiff_blocks[:3]:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                exif = Image.Exif()
-                exif.load(block)
-                parts.append(dict(exif))
-                if EXIF_IFD in parts[-1] and len(raw.tiff_blocks) == 1:
-                    parts.append(dict(exif.get_ifd(EXIF_IFD)))
-                    parts.append(dict(exif.get_ifd(GPS_IFD)) if GPS_IFD in parts[0] else {})
-                order = getattr(exif, "endian", None) or order
-        except Exception:
-            parts.append({})
-    if not parts or not parts[0]:
+    blocks = raw.tiff_blocks
+    if not blocks:
         return None
-    parts += [{}, {}]
-    return ExifTags(ifd0=parts[0], exif=parts[1], gps=parts[2], byte_order=order)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            first = Image.Exif()
+            first.load(blocks[0])
+            ifd0 = dict(first)
+            if len(blocks) == 1:
+                sub = dict(first.get_ifd(EXIF_IFD)) if EXIF_IFD in ifd0 else {}
+                gps = dict(first.get_ifd(GPS_IFD)) if GPS_IFD in ifd0 else {}
+            else:
+                sub, gps = (_block_tags(block) for block in [*blocks, b"", b""][1:3])
+    except Exception:  # damaged camera tags cost the EXIF summary, never the preview
+        return None
+    order = getattr(first, "endian", None) or "<"
+    return ExifTags(ifd0=ifd0, exif=sub, gps=gps, byte_order=order) if ifd0 else None
+
+
+def _block_tags(block: bytes) -> dict[int, Any]:
+    if not block:
+        return {}
+    exif = Image.Exif()
+    exif.load(block)
+    return dict(exif)
 
 
 def decode_bytes(data: bytes, mode: str) -> Decoded:

@@ -61,6 +61,8 @@ def test_raw_preview_gives_thumbnail_pdq_and_is_marked(ext: str) -> None:
     assert values["hash"] == attrs(plain)["hash"]  # PDQ of the preview itself
     if make:
         assert values["exif"]["make"] == make  # from the container, not the preview
+    if ext == "cr3":  # Canon's EXIF directory sits in its own box (CMT2)
+        assert values["exif"]["datetime_original"] == "2024:05:06 07:08:09"
 
 
 def test_ordinary_tiff_is_not_raw() -> None:
