@@ -13,6 +13,7 @@ analyzers can report it as a Problem instead of raising.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import io
 import warnings
@@ -21,7 +22,10 @@ from typing import Any
 
 from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
+from veriscan.analyzers import rawpreview, tiffwalk
 from veriscan.analyzers.base import FileContext
+from veriscan.analyzers.failures import UNIDENTIFIED as UNIDENTIFIED
+from veriscan.analyzers.failures import decode_failure, log_exception
 
 MODES = ("fast", "exact")
 
@@ -36,6 +40,8 @@ IMAGE_MIMES = frozenset(
         "image/heic",
         "image/heif",
         "image/avif",
+        "image/vnd.adobe.photoshop",
+        *rawpreview.RAW_MIMES,
     }
 )
 
@@ -54,8 +60,8 @@ EXIF_IFD = 0x8769
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
 
-UNIDENTIFIED = "no image decoder recognises these bytes"
-"""Pillow's own message names a memory address, which would make two runs' records differ."""
+EMBEDDED_PREVIEW = "embedded-preview"
+RAW_KEY = "raw-preview"
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,10 @@ class Header:
     orientation: int | None
     """The file's own EXIF orientation; pillow-heif resets the tag to 1 after libheif has already
     rotated the pixels, so for HEIF this is the value it saved aside."""
+    source: str | None = None
+    """``embedded-preview`` when the pixels are a camera RAW's preview JPEG, not the file itself."""
+    damage: tuple[tuple[str, str], ...] = ()
+    """(code, wording) for defects that cost some facts but not the pixels (malformed EXIF)."""
 
 
 @dataclass(frozen=True)
@@ -128,9 +138,94 @@ def decoded(ctx: FileContext, mode: str) -> Decoded:
     cached = ctx.cache.get(key)
     if isinstance(cached, Decoded):
         return cached
-    result = decode_bytes(ctx.data, mode)
+    raw = raw_preview(ctx)
+    result = decode_bytes(ctx.data, mode) if raw is None else _decode_raw(ctx, raw, mode)
     ctx.cache[key] = result
     return result
+
+
+def raw_preview(ctx: FileContext) -> rawpreview.RawPreview | None:
+    """The camera RAW container's contents, once per file; None for any other image."""
+    kind = rawpreview.RAW_MIMES.get(ctx.mime)
+    if kind is None and ctx.mime != "image/tiff":
+        return None
+    if RAW_KEY in ctx.cache:
+        cached = ctx.cache[RAW_KEY]
+        return cached if isinstance(cached, rawpreview.RawPreview) else None
+    found: rawpreview.RawPreview | None = None
+    try:
+        if kind is None and ctx.mime == "image/tiff":
+            kind = rawpreview.raw_kind_of_tiff(ctx.data)
+        if kind is not None:
+            found = rawpreview.find_preview(ctx.data, kind)
+    except Exception as exc:  # a walker gap must cost the preview, never the file's other facts
+        log_exception("raw preview", ctx.name, exc)
+        found = rawpreview.RawPreview(kind or "RAW", defects=["container structure unreadable"])
+    ctx.cache[RAW_KEY] = found
+    return found
+
+
+def image_bytes(ctx: FileContext) -> bytes:
+    """The bytes to decode for pixels: a RAW's preview JPEG (the one that decodes), else the
+    file."""
+    raw = raw_preview(ctx)
+    if raw is None:
+        return ctx.data
+    good = ctx.cache.get("raw-jpeg")
+    return good if isinstance(good, bytes) else (raw.jpegs[0] if raw.jpegs else b"")
+
+
+def _decode_raw(ctx: FileContext, raw: rawpreview.RawPreview, mode: str) -> Decoded:
+    exif = _raw_exif(raw)
+    damage = tuple(("raw-malformed", f"{raw.kind} structure malformed: {d}") for d in raw.defects)
+    for jpeg in raw.jpegs:
+        result = decode_bytes(jpeg, mode)
+        if result.failure is None and result.header is not None:
+            ctx.cache["raw-jpeg"] = jpeg
+            header = dataclasses.replace(
+                result.header,
+                format=raw.kind,
+                exif=exif or result.header.exif,
+                source=EMBEDDED_PREVIEW,
+                damage=damage + result.header.damage,
+            )
+            return dataclasses.replace(result, header=header)
+    if raw.jpegs:
+        wording = f"{raw.kind} camera RAW: its embedded preview image could not be decoded"
+        return Decoded(mode, None, None, DecodeFailure("corrupt-image", wording))
+    wording = f"{raw.kind} camera RAW: no embedded preview image found; sensor data not decoded"
+    return Decoded(mode, None, None, DecodeFailure("raw-no-preview", wording))
+
+
+def _raw_exif(raw: rawpreview.RawPreview) -> ExifTags | None:
+    """The camera's tags from the container (the preview JPEG often has none): CR3 keeps IFD0,
+    the EXIF and the GPS directory in separate TIFF blocks, the TIFF-based RAWs in the file."""
+    blocks = raw.tiff_blocks
+    if not blocks:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            first = Image.Exif()
+            first.load(blocks[0])
+            ifd0 = dict(first)
+            if len(blocks) == 1:
+                sub = dict(first.get_ifd(EXIF_IFD)) if EXIF_IFD in ifd0 else {}
+                gps = dict(first.get_ifd(GPS_IFD)) if GPS_IFD in ifd0 else {}
+            else:
+                sub, gps = (_block_tags(block) for block in [*blocks, b"", b""][1:3])
+    except Exception:  # damaged camera tags cost the EXIF summary, never the preview
+        return None
+    order = getattr(first, "endian", None) or "<"
+    return ExifTags(ifd0=ifd0, exif=sub, gps=gps, byte_order=order) if ifd0 else None
+
+
+def _block_tags(block: bytes) -> dict[int, Any]:
+    if not block:
+        return {}
+    exif = Image.Exif()
+    exif.load(block)
+    return dict(exif)
 
 
 def decode_bytes(data: bytes, mode: str) -> Decoded:
@@ -144,9 +239,7 @@ def decode_bytes(data: bytes, mode: str) -> Decoded:
             img = Image.open(io.BytesIO(data))
             width, height = img.size
             if width * height > MAX_PIXELS:
-                raise Image.DecompressionBombError(
-                    f"{width} x {height} is {width * height} pixels, over the limit of {MAX_PIXELS}"
-                )
+                raise Image.DecompressionBombError(f"{width} x {height}")
             frames = int(getattr(img, "n_frames", 1) or 1)
             if mode == "fast" and isinstance(img, JpegImagePlugin.JpegImageFile):
                 img.draft("RGB", (min(width, FAST_MIN_SIDE), min(height, FAST_MIN_SIDE)))
@@ -165,21 +258,41 @@ def decode_bytes(data: bytes, mode: str) -> Decoded:
             rgb = img if img.mode == "RGB" else img.convert("RGB")
             if rgb is not img and stored is None:
                 img.close()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        return Decoded(mode, header, None, DecodeFailure("image-too-large", f"not decoded: {exc}"))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        message = f"not decoded: the declared size is over the limit of {MAX_PIXELS} pixels"
+        return Decoded(mode, header, None, DecodeFailure("image-too-large", message))
     except UnidentifiedImageError:
         failure = DecodeFailure("unidentified-image", UNIDENTIFIED)
         return Decoded(mode, None, None, failure)
     except Exception as exc:
-        fmt = header.format if header else "image"
-        message = f"{fmt} could not be decoded: {str(exc) or type(exc).__name__}"
-        return Decoded(mode, header, None, DecodeFailure("corrupt-image", message))
-    return Decoded(mode, header, rgb, None, stored)
+        log_exception("image decode", f"{len(data)} bytes", exc)
+        code, message = decode_failure(exc, header.format if header else "image", len(data))
+        if code == "image-truncated":
+            code = "corrupt-image"  # the code examiners already filter on; the wording says more
+        return Decoded(mode, _trailer(header, data), None, DecodeFailure(code, message))
+    return Decoded(mode, _trailer(header, data), rgb, None, stored)
+
+
+def _trailer(header: Header | None, data: bytes) -> Header | None:
+    """Structural damage the decoder tolerated: a GIF cut short still shows its first frames (the
+    missing trailer says it was cut); a TIFF's directories may loop or point past the end."""
+    if header is None:
+        return header
+    damage: list[tuple[str, str]] = []
+    if header.format == "GIF" and not data.rstrip(b"\0").endswith(b";"):
+        wording = f"GIF data ends before its trailer: truncated after {len(data)} bytes"
+        damage.append(("image-truncated", wording))
+    if header.format == "TIFF":
+        for defect in tiffwalk.walk(data).defects:
+            damage.append(("image-malformed", f"TIFF structure malformed: {defect}"))
+    if not damage:
+        return header
+    return dataclasses.replace(header, damage=(*header.damage, *damage))
 
 
 def _header(img: Image.Image, width: int, height: int, frames: int) -> Header:
     """Header facts, gathered even when the pixels turn out to be unreadable."""
-    exif = _exif_tags(img)
+    exif, damage = _exif_tags(img)
     orientation: Any = img.info.get("original_orientation")
     if orientation is None and exif is not None:
         orientation = exif.ifd0.get(ORIENTATION)
@@ -190,19 +303,27 @@ def _header(img: Image.Image, width: int, height: int, frames: int) -> Header:
         frames=frames,
         exif=exif,
         orientation=orientation if isinstance(orientation, int) else None,
+        damage=tuple(("exif-malformed", text) for text in damage),
     )
 
 
-def _exif_tags(img: Image.Image) -> ExifTags | None:
-    """EXIF of the original file; a damaged EXIF block loses its tags, not the image."""
+def _exif_tags(img: Image.Image) -> tuple[ExifTags | None, list[str]]:
+    """EXIF of the original file, and its defects; a damaged EXIF block loses its tags (some or
+    all), never the image, and the defects are stated."""
+    block = img.info.get("exif")
+    damage = tiffwalk.exif_defects(block) if isinstance(block, bytes) and block else []
     try:
-        exif = img.getexif()
-        ifd0 = dict(exif)
-        if not ifd0:
-            return None
-        sub = dict(exif.get_ifd(EXIF_IFD)) if EXIF_IFD in ifd0 else {}
-        gps = dict(exif.get_ifd(GPS_IFD)) if GPS_IFD in ifd0 else {}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            exif = img.getexif()
+            ifd0 = dict(exif)
+            sub = dict(exif.get_ifd(EXIF_IFD)) if EXIF_IFD in ifd0 else {}
+            gps = dict(exif.get_ifd(GPS_IFD)) if GPS_IFD in ifd0 else {}
         byte_order = getattr(exif, "endian", None) or "<"
     except Exception:
-        return None
-    return ExifTags(ifd0=ifd0, exif=sub, gps=gps, byte_order=byte_order)
+        return None, damage or ["EXIF block malformed: unreadable"]
+    if any(issubclass(w.category, UserWarning) for w in caught) and not damage:
+        damage = ["EXIF block malformed: some tags point outside the block and were skipped"]
+    if not ifd0:
+        return None, damage
+    return ExifTags(ifd0=ifd0, exif=sub, gps=gps, byte_order=byte_order), damage

@@ -2,17 +2,39 @@
 
 Renaming a picture to ``.dll`` is an old trick to hide it from a casual look; the mismatch flag
 makes it visible.
+
+veriscan's own table decides first: it covers the formats the analyzers act on (images, camera
+RAW, video, archives, models) and its answers are part of the case record, so they must not move
+when a library updates. What it does not know goes to puremagic's signature database (a pure
+Python, versioned copy of the usual magic tables), so PSD, JPEG XL and a few thousand other
+formats get a real type instead of ``application/octet-stream``.
 """
 
 from __future__ import annotations
+
+import puremagic
 
 from veriscan.analyzers.base import StreamingAnalyzer, StreamState
 from veriscan.model import Attribute, Fact
 
 HEAD_BYTES = 4096
 OCTET = "application/octet-stream"
+MIN_CONFIDENCE = 0.4
+"""puremagic's confidence grows with the length of the matched signature; below 0.4 (three bytes
+or fewer) a match in arbitrary binary data is too likely to be chance."""
 
 _MAGIC: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"IIRO", "image/x-olympus-orf"),
+    (0, b"IIRS", "image/x-olympus-orf"),
+    (0, b"MMOR", "image/x-olympus-orf"),
+    (0, b"IIU\x00", "image/x-panasonic-rw2"),
+    (0, b"FUJIFILMCCD-RAW", "image/x-fuji-raf"),
+    (0, b"FOVb", "image/x-sigma-x3f"),
+    (0, b"II\x1a\x00\x00\x00HEAPCCDR", "image/x-canon-crw"),
+    (0, b"\x00MRM", "image/x-minolta-mrw"),
+    (0, b"8BPS", "image/vnd.adobe.photoshop"),
+    (0, b"\x00\x00\x00\x0cJXL \r\n\x87\n", "image/jxl"),
+    (0, b"\xff\x0a", "image/jxl"),
     (0, b"\xff\xd8\xff", "image/jpeg"),
     (0, b"\x89PNG\r\n\x1a\n", "image/png"),
     (0, b"GIF87a", "image/gif"),
@@ -46,6 +68,8 @@ _FTYP_BRANDS: dict[bytes, str] = {
     b"avif": "image/avif",
     b"avis": "image/avif",
     b"qt  ": "video/quicktime",
+    b"crx ": "image/x-canon-cr3",
+    b"jxl ": "image/jxl",
     b"M4V ": "video/mp4",
     b"M4A ": "audio/mp4",
 }
@@ -55,7 +79,19 @@ EXTENSIONS: dict[str, frozenset[str]] = {
     "image/png": frozenset({"png"}),
     "image/gif": frozenset({"gif"}),
     "image/bmp": frozenset({"bmp", "dib"}),
-    "image/tiff": frozenset({"tif", "tiff", "dng", "nef", "cr2", "arw"}),
+    "image/tiff": frozenset(
+        {"tif", "tiff", "dng", "nef", "nrw", "cr2", "arw", "srf", "sr2", "pef", "srw", "iiq"}
+        | {"3fr", "erf", "mef", "mos", "kdc", "dcr"}
+    ),
+    "image/x-canon-cr3": frozenset({"cr3"}),
+    "image/x-canon-crw": frozenset({"crw"}),
+    "image/x-fuji-raf": frozenset({"raf"}),
+    "image/x-sigma-x3f": frozenset({"x3f"}),
+    "image/x-olympus-orf": frozenset({"orf", "ori"}),
+    "image/x-panasonic-rw2": frozenset({"rw2", "rwl", "raw"}),
+    "image/x-minolta-mrw": frozenset({"mrw"}),
+    "image/vnd.adobe.photoshop": frozenset({"psd", "psb"}),
+    "image/jxl": frozenset({"jxl"}),
     "image/webp": frozenset({"webp"}),
     "image/heic": frozenset({"heic", "heif", "hif"}),
     "image/heif": frozenset({"heif", "heic", "hif"}),
@@ -95,6 +131,19 @@ def sniff_mime(head: bytes) -> str:
         except UnicodeDecodeError as exc:
             if exc.start >= len(head) - 3:
                 return "text/plain"
+    return signature_database(head)
+
+
+def signature_database(head: bytes) -> str:
+    """puremagic's best match with a MIME type, or octet-stream; it never raises on odd bytes."""
+    try:
+        matches = puremagic.magic_string(head)
+    except Exception:  # PureError for no match; anything else is a gap in the library
+        return OCTET
+    for match in matches:
+        mime = (match.mime_type or "").strip().lower()
+        if match.confidence >= MIN_CONFIDENCE and "/" in mime and mime != OCTET:
+            return mime
     return OCTET
 
 

@@ -16,6 +16,7 @@ from PIL import Image
 
 from veriscan.analyzers.base import Analyzer, FileContext
 from veriscan.analyzers.decode import ExifTags, Header, decoded, wants_image
+from veriscan.analyzers.failures import INTERNAL, log_exception
 from veriscan.model import JSON, Artifact, Attribute, Fact, Problem
 
 MAKE = 0x010F
@@ -51,7 +52,8 @@ class ImageAnalyzer(Analyzer):
         try:
             return self._analyze(ctx)
         except Exception as exc:  # a parser gap must cost this file's facts, never the run
-            return [Problem(self.id, f"image analysis failed: {exc!r}", code="analyzer-error")]
+            log_exception(self.id, ctx.name, exc)
+            return [Problem(self.id, f"image analysis failed ({INTERNAL})", code="analyzer-error")]
 
     def _analyze(self, ctx: FileContext) -> list[Fact]:
         # Always the fast decode: the thumbnail needs no more pixels than it gives.
@@ -59,6 +61,7 @@ class ImageAnalyzer(Analyzer):
         facts: list[Fact] = []
         if result.header is not None:
             facts.extend(header_facts(result.header))
+            facts += [Problem(self.id, text, code=code) for code, text in result.header.damage]
         if result.failure is not None:
             facts.append(Problem(self.id, result.failure.message, code=result.failure.code))
         elif result.rgb is not None and self.settings.thumbnail_px > 0:
@@ -75,6 +78,8 @@ def header_facts(header: Header) -> list[Fact]:
     ]
     if header.frames > 1:
         facts.append(Attribute("frames", header.frames))
+    if header.source is not None:
+        facts.append(Attribute("source", header.source))
     if header.exif is not None:
         summary = exif_summary(header.exif, header.orientation)
         if summary:

@@ -16,6 +16,7 @@ from PIL import Image
 
 from veriscan.analyzers.base import Analyzer, FileContext
 from veriscan.analyzers.decode import decoded, wants_image
+from veriscan.analyzers.failures import INTERNAL, log_exception
 from veriscan.model import Attribute, Fact, Problem
 
 PDQ_BITS = 256
@@ -40,12 +41,16 @@ class PdqAnalyzer(Analyzer):
         try:
             hash_hex, quality = pdq_hash(result.rgb)
         except Exception as exc:  # the native hasher failing must cost this file, not the run
-            return [Problem(self.id, f"PDQ hashing failed: {exc!r}", code="pdq-error")]
-        return [
+            log_exception(self.id, ctx.name, exc)
+            return [Problem(self.id, f"PDQ hashing failed ({INTERNAL})", code="pdq-error")]
+        facts: list[Fact] = [
             Attribute("hash", hash_hex),
             Attribute("quality", quality),
             Attribute("mode", mode),
         ]
+        if result.header is not None and result.header.source is not None:
+            facts.append(Attribute("source", result.header.source))
+        return facts
 
 
 def pdq_hash(rgb: Image.Image) -> tuple[str, int]:

@@ -36,6 +36,7 @@ import numpy as np
 import pdqhash
 
 from veriscan.analyzers.base import Analyzer, FileContext
+from veriscan.analyzers.failures import INTERNAL, log_exception
 from veriscan.analyzers.pdq import bits_to_hex
 from veriscan.model import Attribute, Fact, Problem
 
@@ -47,7 +48,12 @@ DEMUXERS: dict[str, str] = {
     "video/x-msvideo": "avi",
     "video/mp2t": "mpegts",
     "video/mpeg": "mpeg",
+    "video/dvd": "mpeg",
+    "video/x-flv": "flv",
+    "video/x-ms-wmv": "asf",
+    "video/x-ms-asf": "asf",
 }
+"""Plain containers only, each pinned by the type the sniffer (own table or puremagic) found."""
 PROBE_WHITELIST = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,mpeg"
 MAX_FRAME_PIXELS = 7680 * 4320
 MAX_SOURCE_FPS = 240
@@ -145,7 +151,10 @@ class _Sampler:
         self.rate = stream.average_rate or stream.guessed_rate or FALLBACK_RATE
         problems: list[Problem] = []
         try:
-            _check_size(self.analyzer, stream.codec_context.width, stream.codec_context.height)
+            codec = stream.codec_context
+            if codec is None:
+                raise _StopError(self._problem("no decoder for the video stream's codec"))
+            _check_size(self.analyzer, codec.width, codec.height)
             for frame in self._frames(container, stream):
                 self._take(frame)
         except _StopError as stop:
@@ -232,10 +241,15 @@ class _Sampler:
 
 
 def reason(exc: BaseException) -> str:
-    """FFmpeg's own words; PyAV's str() adds an errno and a placeholder file name."""
+    """FFmpeg's own words (a fixed set, such as "Invalid data found when processing input");
+    PyAV's str() adds an errno and a placeholder file name. Anything that is not FFmpeg speaking
+    is a gap in this program, not a property of the file: it goes to the run log."""
     if isinstance(exc, av.error.FFmpegError) and exc.strerror:
         return str(exc.strerror)
-    return str(exc) or type(exc).__name__
+    if isinstance(exc, MemoryError):
+        return "not enough memory to decode the frames"
+    log_exception("video decode", "a video stream", exc)
+    return INTERNAL
 
 
 def _check_size(analyzer: str, width: int, height: int) -> None:

@@ -15,6 +15,7 @@ from typing import IO, BinaryIO
 from sqlalchemy import Connection, Engine, bindparam, create_engine, select
 
 from veriscan.analyzers.base import Analyzer, FileContext, StreamingAnalyzer
+from veriscan.analyzers.failures import INTERNAL, attach_run_log, log_exception
 from veriscan.analyzers.filetype import HEAD_BYTES, extension_mismatch, sniff_mime
 from veriscan.analyzers.models.formats import sniff_model
 from veriscan.model import (
@@ -212,11 +213,15 @@ class UnitProcessor:
     ) -> ContentRecord:
         if data is not None:
             ctx = FileContext(record.locator.name, data, mime, self.settings)
+            run_id = self.unit.unit_id.split("-", 1)[0]
+            attach_run_log(Path(self.unit.tmp_dir).parent, run_id)
             for analyzer in wanted:
                 try:
                     facts = analyzer.analyze(ctx)
                 except Exception as exc:  # a plugin bug must not lose the rest of the unit
-                    facts = [Problem(analyzer.id, f"analyzer failed: {exc!r}", "analyzer-crash")]
+                    log_exception(analyzer.id, str(record.locator), exc)
+                    wording = f"the {analyzer.id} analyzer failed on this file ({INTERNAL})"
+                    facts = [Problem(analyzer.id, wording, "analyzer-crash")]
                 findings.append(Finding(analyzer.id, analyzer.version, facts))
         return fold_findings(findings)
 

@@ -28,7 +28,14 @@ import numpy as np
 from PIL import UnidentifiedImageError
 
 from veriscan.analyzers.base import Analyzer, FileContext
-from veriscan.analyzers.decode import UNIDENTIFIED, init_pillow, wants_image
+from veriscan.analyzers.decode import (
+    EMBEDDED_PREVIEW,
+    UNIDENTIFIED,
+    image_bytes,
+    init_pillow,
+    raw_preview,
+    wants_image,
+)
 from veriscan.analyzers.detect import patches, pending
 from veriscan.analyzers.detect.bundle import (
     BUNDLE_DIR,
@@ -40,6 +47,7 @@ from veriscan.analyzers.detect.bundle import (
     BundleMeta,
     read_meta,
 )
+from veriscan.analyzers.failures import INTERNAL, decode_failure, log_exception
 from veriscan.model import Artifact, Attribute, Fact, Problem
 from veriscan.settings import BATCH, Settings, SettingsError
 
@@ -63,7 +71,11 @@ def no_model(exc: Exception) -> Failure:
 
 
 def inference_failed(exc: Exception) -> Failure:
-    return "detector-error", f"inference failed: {exc}", "failed"
+    """The contract's own wording for a bad output; anything else goes to the run log only."""
+    if isinstance(exc, InferenceError):
+        return "detector-error", f"inference failed: {exc}", "failed"
+    log_exception("detector inference", "a batch of patches", exc)
+    return "detector-error", f"inference failed ({INTERNAL})", "failed"
 
 
 class InferenceError(RuntimeError):
@@ -225,11 +237,15 @@ class DetectorAnalyzer(Analyzer):
             return self._failed(ctx, *no_model(exc))
         init_pillow()  # HEIF support and the decoder's pixel limit, as for the other analyzers
         try:
-            pixels = patches.to_array(ctx.data, max_pixels=MAX_PIXELS)
+            pixels = patches.to_array(image_bytes(ctx), max_pixels=MAX_PIXELS)
         except patches.TooLargeError as exc:
             return self._failed(ctx, "detector-too-large", str(exc), "image too large")
         except Exception as exc:  # hostile bytes can raise more than PatchError inside Pillow
-            message = str(exc) or type(exc).__name__
+            if isinstance(exc, patches.PatchError):
+                message = str(exc)
+            else:
+                log_exception(self.id, ctx.name, exc)
+                message = f"cannot decode image: {decode_failure(exc, 'image', len(ctx.data))[1]}"
             if isinstance(exc.__cause__, UnidentifiedImageError):  # its text holds an address
                 message = UNIDENTIFIED
             return self._failed(ctx, "detector-unreadable", message, "pixels unreadable")
@@ -242,7 +258,10 @@ class DetectorAnalyzer(Analyzer):
         except Exception as exc:
             return self._failed(ctx, *inference_failed(exc))
         ctx.cache[CACHE_KEY] = result
-        return [Attribute("detector", dict(result))]
+        facts: list[Fact] = [Attribute("detector", dict(result))]
+        if raw_preview(ctx) is not None:
+            facts.append(Attribute("source", EMBEDDED_PREVIEW))
+        return facts
 
     def _failed(self, ctx: FileContext, code: str, message: str, reason: str) -> list[Fact]:
         ctx.cache[FAILED_KEY] = reason

@@ -16,6 +16,8 @@ from typing import Final, Literal
 import numpy as np
 from PIL import Image, ImageOps
 
+from veriscan.analyzers.failures import decode_failure
+
 PATCH: Final = 64
 GRID_PATCHES: Final = 16
 MAX_PIXELS: Final = 80_000_000
@@ -51,9 +53,11 @@ def to_array(data: bytes, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     except PatchError:
         raise
     except Image.DecompressionBombError as exc:
-        raise TooLargeError(f"not decoded: {exc}") from exc
+        raise TooLargeError("not decoded: the declared image size is over the pixel limit") from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise PatchError(f"cannot decode image: {exc}") from exc
+        raise PatchError(
+            f"cannot decode image: {decode_failure(exc, 'image', len(data))[1]}"
+        ) from exc
 
 
 def pad_to(pixels: np.ndarray, size: int) -> np.ndarray:

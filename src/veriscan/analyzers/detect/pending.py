@@ -39,7 +39,7 @@ def decode(data: bytes, patch: int) -> np.ndarray:
     try:
         crops: np.ndarray = np.load(io.BytesIO(data), allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
-        raise PendingError(f"unreadable patches: {exc}") from exc
+        raise PendingError("unreadable patches: not a patch array written by veriscan") from exc
     if crops.dtype != np.uint8 or crops.ndim != 4 or crops.shape[0] < 1:
         raise PendingError(f"patches of shape {crops.shape} and type {crops.dtype}")
     if crops.shape[1:] != (3, patch, patch):

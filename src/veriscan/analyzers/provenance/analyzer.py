@@ -12,7 +12,8 @@ from typing import ClassVar
 from PIL import Image
 
 from veriscan.analyzers.base import Analyzer, FileContext
-from veriscan.analyzers.decode import Decoded, wants_image
+from veriscan.analyzers.decode import Decoded, image_bytes, raw_preview, wants_image
+from veriscan.analyzers.failures import INTERNAL, decode_failure, is_data_error, log_exception
 from veriscan.analyzers.provenance.a1111 import A1111Parser
 from veriscan.analyzers.provenance.base import (
     Evidence,
@@ -39,6 +40,7 @@ from veriscan.analyzers.provenance.stealth import read_stealth
 from veriscan.analyzers.provenance.swarmui import SwarmUIParser
 from veriscan.analyzers.provenance.verdict import Check, decide
 from veriscan.analyzers.provenance.watermark import detect_sd_watermark
+from veriscan.analyzers.rawpreview import RAW_MIMES
 from veriscan.model import Attribute, Fact, Problem
 
 PARSERS: tuple[type[GeneratorParser], ...] = (
@@ -67,8 +69,14 @@ class ProvenanceAnalyzer(Analyzer):
     def analyze(self, ctx: FileContext) -> list[Fact]:
         problems: list[Problem] = []
         checks: list[Check] = []
+        data = ctx.data
+        if ctx.mime in RAW_MIMES:  # Pillow cannot open these containers, only their preview
+            raw = raw_preview(ctx)
+            if raw is None or not raw.jpegs:
+                return []  # a RAW without a preview: the image analyzer states it
+            data = image_bytes(ctx)
         try:
-            meta = read_metadata(ctx.data, ctx.name)
+            meta = read_metadata(data, ctx.name)
         except ProvenanceError as exc:
             return [Problem(self.id, str(exc), "provenance-unreadable")]
         problems += [Problem(self.id, text, "metadata-damaged") for text in meta.problems]
@@ -116,7 +124,8 @@ class ProvenanceAnalyzer(Analyzer):
             checks.append(Check("LSB (stealth) payload", "signature found, payload unreadable"))
             return
         except Exception as exc:  # any decoder failure on hostile pixels costs this check only
-            checks.append(Check("LSB (stealth) payload", f"pixels unreadable: {exc}"))
+            log_exception("LSB payload", meta.name, exc)
+            checks.append(Check("LSB (stealth) payload", "pixels unreadable"))
             return
         if payload is None:
             checks.append(Check("LSB (stealth) payload", "none"))
@@ -188,7 +197,10 @@ class ProvenanceAnalyzer(Analyzer):
         try:
             result = detect_sd_watermark(pixels())
         except Exception as exc:  # any decoder failure on hostile pixels costs this check only
-            problems.append(Problem(self.id, f"watermark check failed: {exc}", "watermark-error"))
+            log_exception("watermark", meta.name, exc)
+            why = decode_failure(exc, meta.format, len(meta.data))[1]
+            wording = f"watermark check failed: {why if is_data_error(exc) else INTERNAL}"
+            problems.append(Problem(self.id, wording, "watermark-error"))
             checks.append(Check(name, "pixels unreadable"))
             return
         evidence += result.evidence()

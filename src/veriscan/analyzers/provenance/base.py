@@ -153,4 +153,5 @@ def load_json(text: str, what: str) -> JSON:
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise ProvenanceError(f"{what}: not valid JSON ({exc})") from exc
+        where = f" at character {exc.pos}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise ProvenanceError(f"{what}: not valid JSON{where}") from exc

@@ -14,6 +14,7 @@ from typing import Any
 from PIL import Image, ImageFile, IptcImagePlugin, PngImagePlugin, UnidentifiedImageError
 
 from veriscan.analyzers.decode import EXIF_IFD, UNIDENTIFIED, init_pillow
+from veriscan.analyzers.failures import decode_failure, log_exception
 from veriscan.analyzers.image import USER_COMMENT, user_comment
 from veriscan.analyzers.provenance.base import MAX_TEXT_BYTES, ImageMetadata, ProvenanceError
 from veriscan.analyzers.provenance.pngchunks import read_png_chunks
@@ -49,8 +50,10 @@ def read_metadata(data: bytes, name: str) -> ImageMetadata:
         img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError as exc:
         raise ProvenanceError(f"cannot read image metadata: {UNIDENTIFIED}") from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise ProvenanceError(f"cannot read image metadata: {exc}") from exc
+    except Exception as exc:  # hostile headers raise far more than OSError inside Pillow
+        log_exception("metadata", name, exc)
+        wording = decode_failure(exc, "image", len(data))[1]
+        raise ProvenanceError(f"cannot read image metadata: {wording}") from exc
     with img:
         meta = ImageMetadata(
             format=img.format or "unknown",
@@ -83,7 +86,8 @@ def read_metadata(data: bytes, name: str) -> ImageMetadata:
             if png is not None and png.exif:
                 exif.load(png.exif)
         except Exception as exc:  # damaged EXIF: the other signals still count
-            meta.problems.append(f"EXIF unreadable: {exc}")
+            log_exception("EXIF", name, exc)
+            meta.problems.append("EXIF block malformed: unreadable")
         else:
             _read_exif(exif, meta)
         _read_iptc(img, meta)
@@ -96,7 +100,8 @@ def _read_exif(exif: Image.Exif, meta: ImageMetadata) -> None:
         if EXIF_IFD in tags:
             tags.update(exif.get_ifd(EXIF_IFD))
     except Exception as exc:  # damaged EXIF: the other signals still count
-        meta.problems.append(f"EXIF unreadable: {exc}")
+        log_exception("EXIF", meta.name, exc)
+        meta.problems.append("EXIF block malformed: unreadable")
         return
     meta.exif = tags
     comment = tags.get(USER_COMMENT)

@@ -62,13 +62,18 @@ def read_png_chunks(data: bytes) -> PngChunks:
         length, kind = struct.unpack(">I4s", data[pos : pos + 8])
         body = data[pos + 8 : pos + 8 + length]
         if len(body) < length:
-            found.problems.append(f"{kind.decode('latin-1')} chunk truncated at offset {pos}")
+            found.problems.append(f"{_chunk_name(kind)} chunk truncated at offset {pos}")
             return found
         if kind in TEXT_TYPES:
             try:
                 key, value = _text_chunk(kind, body)
             except (ValueError, zlib.error, UnicodeDecodeError) as exc:
-                found.problems.append(f"{kind.decode('latin-1')} chunk at offset {pos}: {exc}")
+                why = (
+                    "compressed text does not inflate" if isinstance(exc, zlib.error) else str(exc)
+                )
+                if isinstance(exc, UnicodeDecodeError):
+                    why = "text is not valid UTF-8"
+                found.problems.append(f"{_chunk_name(kind)} chunk at offset {pos}: {why}")
             else:
                 found.text.setdefault(key, value)
         elif kind == b"eXIf" and found.exif is None:
@@ -78,3 +83,8 @@ def read_png_chunks(data: bytes) -> PngChunks:
         pos += 12 + length
     found.problems.append("no IEND chunk: the file is truncated or has trailing damage")
     return found
+
+
+def _chunk_name(kind: bytes) -> str:
+    """A chunk type as printed in a problem: four letters, or hex when damage made it binary."""
+    return kind.decode("ascii") if kind.isalpha() else f"0x{kind.hex()}"

@@ -96,7 +96,7 @@ def _gunzip(data: bytes, kind: str) -> bytes:
     try:
         out = inflater.decompress(data, MAX_TEXT_BYTES)
     except zlib.error as exc:
-        raise ProvenanceError(f"{kind}: payload is not valid gzip ({exc})") from exc
+        raise ProvenanceError(f"{kind}: payload is not valid gzip") from exc
     if not inflater.eof and not inflater.unconsumed_tail:
         raise ProvenanceError(f"{kind}: gzip payload is truncated")
     return out
