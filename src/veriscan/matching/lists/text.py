@@ -13,7 +13,7 @@ import io
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -58,21 +58,51 @@ def _article(kind: str) -> str:
     return "an" if kind == "md5" else "a"
 
 
-def _decoded_lines(path: Path) -> Generator[tuple[int, str | None], None, None]:
-    """Physical lines as text without their line ending; None for a line that is not UTF-8.
+MAX_LINE_BYTES = 1 << 20
+"""A list line longer than this is a bad line, read past without being held (real ones are short)."""
+
+
+class _Unreadable(str):
+    """Stands in for a line that is not text: its value is the reason."""
+
+
+def _physical_lines(handle: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+    """Raw lines with their endings, None for one longer than MAX_LINE_BYTES (skipped in
+    pieces, so one 2 GB line without a newline costs no more memory than a normal one)."""
+    number = 0
+    while raw := handle.readline(MAX_LINE_BYTES + 1):
+        number += 1
+        if len(raw) <= MAX_LINE_BYTES or raw.endswith(b"\n"):
+            yield number, raw
+            continue
+        while (rest := handle.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+            pass
+        yield number, None
+
+
+def _decoded_lines(path: Path) -> Generator[tuple[int, str], None, None]:
+    """Physical lines as text without their line ending; an :class:`_Unreadable` for a line
+    that is not UTF-8, holds a NUL byte or is too long.
 
     Lines are decoded one at a time (not the file as a whole) so one corrupt line costs one
     BadLine rather than the whole import.
     """
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, 1):
+        for number, raw in _physical_lines(handle):
+            if raw is None:
+                yield number, _Unreadable(f"longer than {MAX_LINE_BYTES} bytes")
+                continue
             if number == 1 and raw.startswith(_BOM):
                 raw = raw[len(_BOM) :]
+            if b"\0" in raw:
+                yield number, _Unreadable("holds a NUL byte")
+                continue
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
-                text = None
-            yield number, None if text is None else text.rstrip("\r\n")
+                yield number, _Unreadable("not valid UTF-8")
+                continue
+            yield number, text.rstrip("\r\n")
 
 
 def _parse_quality(cell: str) -> int:
@@ -146,8 +176,8 @@ def read_csv_list(
         columns, sep = _read_header(path, lines, delimiter)
         label_seps = ("|",) if sep == ";" else (";", "|")
         for number, text in lines:
-            if text is None:
-                yield BadLine(number, "not valid UTF-8")
+            if isinstance(text, _Unreadable):
+                yield BadLine(number, str(text))
                 continue
             if not text.strip():
                 continue
@@ -160,11 +190,11 @@ def read_csv_list(
 
 
 def _read_header(
-    path: Path, lines: Iterator[tuple[int, str | None]], delimiter: str | None
+    path: Path, lines: Iterator[tuple[int, str]], delimiter: str | None
 ) -> tuple[_Columns, str]:
     for number, text in lines:
-        if text is None:
-            raise ListFormatError(f"{path}: header line {number} is not valid UTF-8")
+        if isinstance(text, _Unreadable):
+            raise ListFormatError(f"{path}: header line {number} is {text}")
         if not text.strip():
             continue
         sep = delimiter if delimiter is not None else _detect_delimiter(text)
@@ -331,17 +361,26 @@ def _plain_events(path: Path, kind: str | None) -> Iterator[ListEvent]:
             size = min(size * 2, _BLOCK_BYTES)
             if not data:
                 break
+            long_line = False
             if not data.endswith(b"\n"):
-                data += handle.readline()
+                data += handle.readline(MAX_LINE_BYTES + 1)
+                cut = data.rfind(b"\n") + 1
+                if not data.endswith(b"\n") and len(data) - cut > MAX_LINE_BYTES:
+                    data, long_line = data[:cut], True
             fast = state.block(data, number) if number > 1 else None
             if fast is not None:
                 yield fast
                 number += len(fast.digests)
-                continue
-            for raw in io.BytesIO(data):
-                event = state.line(number, raw)
-                if event is not None:
-                    yield event
+            else:
+                for raw in io.BytesIO(data):
+                    event = state.line(number, raw)
+                    if event is not None:
+                        yield event
+                    number += 1
+            if long_line:
+                while (rest := handle.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                    pass
+                yield BadLine(number, f"longer than {MAX_LINE_BYTES} bytes")
                 number += 1
 
 
@@ -365,8 +404,8 @@ def read_pdq_list(path: Path) -> Iterator[ListEvent]:
     Quality is kept because matchers drop low-quality hashes, which match far too much.
     """
     for number, text in _decoded_lines(path):
-        if text is None:
-            yield BadLine(number, "not valid UTF-8")
+        if isinstance(text, _Unreadable):
+            yield BadLine(number, str(text))
             continue
         line = text.strip()
         if not line or line.startswith("#"):
