@@ -14,8 +14,6 @@ one-key marker object whose result waits in :attr:`SkeletonGuard.units`.
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -23,6 +21,7 @@ from typing import Any, BinaryIO
 import ijson
 import numpy as np
 
+from veriscan.matching.lists.jsonrecord import ParsedRecord, RefusedRecord, parse_record
 from veriscan.matching.lists.records import ListFormatError
 
 CHUNK_BYTES = 64 << 10
@@ -32,10 +31,9 @@ MAX_RECORD_BYTES = 8 << 20
 MAX_RECORD_DEPTH = 32
 """Nesting inside one record (a real one nests four levels: MediaFiles, an entry, its Exifs)."""
 MAX_RECORD_VALUES = 200_000
-"""Objects, arrays and separators in one record; bounds what json.loads builds from 8 MiB."""
+"""Brackets, commas and colons in one record: bounds the objects built from 8 MiB."""
 MAX_SKELETON_TOKEN = 1 << 20
 """Bytes between two structural characters outside the records (the context URL, a key)."""
-INT64 = (-(1 << 63), (1 << 63) - 1)
 
 _KIND = np.zeros(256, dtype=np.int8)
 for _ch, _kind in ((b"{", 1), (b"[", 1), (b"}", 2), (b"]", 2), (b",", 3), (b":", 4)):
@@ -54,19 +52,6 @@ class Limits:
     skeleton_token: int = MAX_SKELETON_TOKEN
 
 
-@dataclass(frozen=True)
-class RefusedRecord:
-    """A value at the records' level that was not parsed; ``reason`` says why and where."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class ParsedRecord:
-    value: Any
-    notes: tuple[str, ...] = ()
-
-
 @dataclass
 class _Region:
     start: int
@@ -76,10 +61,6 @@ class _Region:
     values: int = 0
     bad: str | None = None
     suspect: bool = False
-
-
-class _NumberText(str):
-    """A number JSON allows but a 64-bit column or a float cannot hold, kept as its text."""
 
 
 class SkeletonGuard:
@@ -161,11 +142,13 @@ class SkeletonGuard:
 
     def _odd_bytes(self, a: Any, quotes: Any, sp: Any, outside: Any) -> Any:
         """Where yajl would stop on a value that json.loads can still judge alone: a control
-        byte, an exponent (1e999 overflows), or 20+ bytes between separators with no string
-        (an integer beyond 64 bits); false alarms only cost a slower parse of that record."""
+        byte, an exponent (1e999 overflows), NaN or Infinity, or 20+ bytes between separators
+        with no string (an integer beyond 64 bits); a false alarm only costs a slower parse."""
         n = len(a)
         control = np.flatnonzero((a < 0x20) & (a != 0x0A) & (a != 0x0D) & (a != 0x09))
         exps = np.flatnonzero((a | 0x20) == 0x65)
+        constants = np.flatnonzero((a == 0x4E) | (a == 0x49))
+        constants = constants[outside(constants)]
         if len(exps):
             follow = a[np.minimum(exps + 1, n - 1)]
             numeric = ((follow - 0x30) < 10) | (follow == 0x2B) | (follow == 0x2D)
@@ -181,7 +164,7 @@ class SkeletonGuard:
         else:
             self.quote_since |= bool(len(quotes))
         wide = sp[(ends - starts > 20) & ~quoted]
-        return np.sort(np.r_[control, exps, wide])
+        return np.sort(np.r_[control, exps, wide, constants])
 
     def finish(self) -> bytes:
         """What is left at the end of the file: an unfinished value goes to yajl as it came,
@@ -228,7 +211,7 @@ class SkeletonGuard:
         if region.depth > self.limits.record_depth:
             self._refuse(f"nests deeper than {self.limits.record_depth} levels")
         elif region.values > self.limits.record_values:
-            self._refuse(f"holds more than {self.limits.record_values} values")
+            self._refuse(f"has more than {self.limits.record_values} brackets and separators")
 
     def _refuse(self, reason: str) -> None:
         region = self.region
@@ -366,53 +349,3 @@ def _utf8(raw: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
-
-
-def parse_record(start: int, raw: bytes) -> ParsedRecord | RefusedRecord:
-    """One record's bytes, already bounded in size and depth, as Python values."""
-    wide: list[str] = []
-
-    def whole(text: str) -> int | str:
-        if len(text) <= 19:
-            return int(text)
-        value = int(text) if len(text) <= 40 else None
-        if value is not None and INT64[0] <= value <= INT64[1]:
-            return value
-        wide.append(text)
-        return _NumberText(text)
-
-    def real(text: str) -> float | str:
-        value = float(text)
-        if math.isfinite(value):
-            return value
-        wide.append(text)
-        return _NumberText(text)
-
-    try:
-        text = raw.decode("utf-8")
-        value = json.loads(text, parse_int=whole, parse_float=real, parse_constant=_no_constant)
-    except UnicodeDecodeError:
-        return RefusedRecord(f"at byte {start} is not valid UTF-8")
-    except (ValueError, RecursionError) as exc:
-        return RefusedRecord(f"at byte {start} is not valid JSON: {str(exc)[:120]}")
-    if not wide:
-        return ParsedRecord(value)
-    notes: list[str] = []
-    return ParsedRecord(_narrow(value, "", notes), tuple(notes))
-
-
-def _no_constant(text: str) -> None:
-    raise ValueError(f"{text} is not a JSON number")
-
-
-def _narrow(value: Any, path: str, notes: list[str]) -> Any:
-    """Numbers no 64-bit column or finite float holds are kept as their exact text, and said."""
-    if isinstance(value, _NumberText):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        notes.append(f"{path or 'value'}: number {shown} does not fit 64 bits; kept as text")
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _narrow(v, f"{path}.{k}" if path else k, notes) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_narrow(v, f"{path}[{i}]", notes) for i, v in enumerate(value)]
-    return value

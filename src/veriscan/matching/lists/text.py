@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
+from veriscan.matching.lists.lines import MAX_LINE_BYTES, Unreadable, decoded_lines
 from veriscan.matching.lists.records import (
     HASH_LENGTHS,
     BadLine,
@@ -56,53 +57,6 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 def _article(kind: str) -> str:
     return "an" if kind == "md5" else "a"
-
-
-MAX_LINE_BYTES = 1 << 20
-"""A list line longer than this is a bad line, read past without being held (real ones are short)."""
-
-
-class _Unreadable(str):
-    """Stands in for a line that is not text: its value is the reason."""
-
-
-def _physical_lines(handle: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
-    """Raw lines with their endings, None for one longer than MAX_LINE_BYTES (skipped in
-    pieces, so one 2 GB line without a newline costs no more memory than a normal one)."""
-    number = 0
-    while raw := handle.readline(MAX_LINE_BYTES + 1):
-        number += 1
-        if len(raw) <= MAX_LINE_BYTES or raw.endswith(b"\n"):
-            yield number, raw
-            continue
-        while (rest := handle.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
-            pass
-        yield number, None
-
-
-def _decoded_lines(path: Path) -> Generator[tuple[int, str], None, None]:
-    """Physical lines as text without their line ending; an :class:`_Unreadable` for a line
-    that is not UTF-8, holds a NUL byte or is too long.
-
-    Lines are decoded one at a time (not the file as a whole) so one corrupt line costs one
-    BadLine rather than the whole import.
-    """
-    with path.open("rb") as handle:
-        for number, raw in _physical_lines(handle):
-            if raw is None:
-                yield number, _Unreadable(f"longer than {MAX_LINE_BYTES} bytes")
-                continue
-            if number == 1 and raw.startswith(_BOM):
-                raw = raw[len(_BOM) :]
-            if b"\0" in raw:
-                yield number, _Unreadable("holds a NUL byte")
-                continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield number, _Unreadable("not valid UTF-8")
-                continue
-            yield number, text.rstrip("\r\n")
 
 
 def _parse_quality(cell: str) -> int:
@@ -172,11 +126,11 @@ def read_csv_list(
     Tools export such lists with any subset of columns, so only the header decides what a row
     means; columns this reader does not know are kept in ``extra`` so an export can return them.
     """
-    with closing(_decoded_lines(path)) as lines:
+    with closing(decoded_lines(path)) as lines:
         columns, sep = _read_header(path, lines, delimiter)
         label_seps = ("|",) if sep == ";" else (";", "|")
         for number, text in lines:
-            if isinstance(text, _Unreadable):
+            if isinstance(text, Unreadable):
                 yield BadLine(number, str(text))
                 continue
             if not text.strip():
@@ -193,7 +147,7 @@ def _read_header(
     path: Path, lines: Iterator[tuple[int, str]], delimiter: str | None
 ) -> tuple[_Columns, str]:
     for number, text in lines:
-        if isinstance(text, _Unreadable):
+        if isinstance(text, Unreadable):
             raise ListFormatError(f"{path}: header line {number} is {text}")
         if not text.strip():
             continue
@@ -262,7 +216,10 @@ def _csv_row(
         series=series,
         labels=labels,
         extra=extra,
-        **hashes,
+        md5=hashes.get("md5"),
+        sha1=hashes.get("sha1"),
+        sha256=hashes.get("sha256"),
+        pdq=hashes.get("pdq"),
     )
 
 
@@ -403,8 +360,8 @@ def read_pdq_list(path: Path) -> Iterator[ListEvent]:
 
     Quality is kept because matchers drop low-quality hashes, which match far too much.
     """
-    for number, text in _decoded_lines(path):
-        if isinstance(text, _Unreadable):
+    for number, text in decoded_lines(path):
+        if isinstance(text, Unreadable):
             yield BadLine(number, str(text))
             continue
         line = text.strip()

@@ -22,11 +22,11 @@ import ijson
 from veriscan.matching.lists.jsonguard import (
     CHUNK_BYTES,
     Limits,
-    RefusedRecord,
     SkeletonGuard,
     close_parser,
     guarded_items,
 )
+from veriscan.matching.lists.jsonrecord import RefusedRecord
 from veriscan.matching.lists.records import (
     BadLine,
     HashRecord,
@@ -130,7 +130,7 @@ def _open(path: Path) -> BinaryIO:
 
 def _find_context(fh: BinaryIO, path: Path) -> str:
     """The context string, read through the guard so nothing under ``value`` is parsed."""
-    guard = SkeletonGuard(2, Limits())
+    guard = SkeletonGuard(2, Limits(), cut_all=True)
     events = ijson.sendable_list()
     coro = ijson.parse_coro(events)
     started = False
