@@ -176,3 +176,17 @@ def test_text_lists_refuse_nul_and_broken_utf8_line_by_line(tmp_path: Path, fmt:
     assert "UTF-8" in reasons[1]
     rows = (tmp_path / "lib" / "d" / "bad-lines.tsv").read_bytes()
     assert b"\x00" not in rows and GOOD_MD5[0].encode() not in rows
+
+
+def test_a_record_posing_as_a_marker_changes_nothing_else(tmp_path: Path) -> None:
+    limits = Limits(record_depth=2)
+    records = [
+        b'{"\\u0000veriscan-record": 999999}',
+        b'{"MD5": "%s", "X": [[[1]]]}' % md5(1).encode(),
+        b'{"MD5": "%s"}' % md5(2).encode(),
+    ]
+    events = run(vics(tmp_path, records), limits)
+    bad = bad_lines(events)
+    assert bad[1] == "no usable hash (MD5, SHA1, SHA256 or PDQ)"
+    assert "nests deeper than 2 levels" in bad[2]
+    assert [e.line for e in events if isinstance(e, HashRecord)] == [3]

@@ -333,11 +333,10 @@ def _resolve(
     path, as in a #Cases file's other arrays, are dropped as the reader passes them)."""
     if isinstance(item, dict) and len(item) == 1 and MARKER in item:
         ident = item[MARKER]
-        while units and type(ident) is int and next(iter(units)) < ident:
-            del units[next(iter(units))]
-        unit = units.pop(ident, None) if type(ident) is int else None
-        if unit is not None:
-            return unit
+        if type(ident) is int and ident in units:
+            while next(iter(units)) < ident:
+                del units[next(iter(units))]
+            return units.pop(ident)
     return ParsedRecord(item)
 
 
