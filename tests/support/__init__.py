@@ -1,0 +1,1 @@
+"""Builders shared by tests: hostile inputs made in code, never stored."""

@@ -3,7 +3,8 @@
 No stage keeps a Python object per entry: digests are appended as raw bytes and become numpy
 arrays only when the reader is done; entries that carry more than hashes (a category, a series,
 VICS fields) go to a small SQLite table in batches; bad lines go to ``bad-lines.tsv`` with their
-numbers, so an import report can show them and nothing is dropped silently.
+numbers, so an import report can show them and nothing is dropped silently, and an entry kept with
+a field changed (a number too wide for 64 bits, kept as text) is listed in ``field-notes.tsv``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from veriscan.matching.pdqindex import PdqIndex, bytes_to_words
 
 BATCH = 5000
 ENTRIES_DB = "entries.sqlite"
+NOTES = "field-notes.tsv"
+"""Entries imported with a field changed on the way in (a number beyond 64 bits kept as text)."""
 _INSERT_ENTRIES = (
     "INSERT INTO entries (id, line, md5, sha1, sha256, pdq, pdq_quality, category, series,"
     " labels, extra) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
@@ -47,6 +50,7 @@ class ImportCounts:
     videos: int = 0
     video_frames: int = 0
     first_bad: list[tuple[int, str]] = field(default_factory=list)
+    field_notes: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +61,7 @@ class ImportCounts:
             "categories": dict(self.categories),
             "videos": self.videos,
             "video_frames": self.video_frames,
+            "field_notes": self.field_notes,
         }
 
 
@@ -144,8 +149,12 @@ def write_list(
     db = _entries_db(directory)
     rows: list[tuple[Any, ...]] = []
     videos: list[tuple[int, list[tuple[int, str]]]] = []
-    with (directory / "bad-lines.tsv").open("w", encoding="utf-8") as bad:
+    with (
+        (directory / "bad-lines.tsv").open("w", encoding="utf-8") as bad,
+        (directory / NOTES).open("w", encoding="utf-8") as notes,
+    ):
         bad.write("line\treason\n")
+        notes.write("line\tnote\n")
         for event in events:
             if isinstance(event, BadLine):
                 counts.bad_lines += 1
@@ -162,6 +171,9 @@ def write_list(
                 continue
             entry = counts.records
             counts.records += 1
+            for note in event.notes:
+                counts.field_notes += 1
+                notes.write(f"{event.line}\t{' '.join(note.split())}\n")
             for kind, value in event.hashes():
                 if (
                     kind == "pdq"

@@ -23,15 +23,21 @@ from veriscan.analyzers.models.formats import (
 )
 from veriscan.analyzers.models.hashes import ModelHasher
 from veriscan.analyzers.models.onnx import read_onnx, sniff_onnx
+from veriscan.analyzers.models.pickles import PickleScan, TorchInfo, scan_pickle, torch_info
+from veriscan.analyzers.models.plainpickle import is_pickle, pickle_candidate, scan_pickles
 from veriscan.analyzers.models.training import training_leads
+from veriscan.analyzers.models.zipwalk import LOCAL as ZIP_LOCAL
+from veriscan.analyzers.models.zipwalk import ZipWalker
 from veriscan.model import Attribute, Fact, Problem
 
 SNIFF_BYTES = 4096
 
 
 class _ModelState(StreamState):
-    def __init__(self, analyzer_id: str) -> None:
+    def __init__(self, analyzer_id: str, name: str) -> None:
         self._id = analyzer_id
+        self._name = name
+        self._zip: ZipWalker | None = None
         self._head = bytearray()
         self._format: str | None = None
         self._decided = False
@@ -48,6 +54,8 @@ class _ModelState(StreamState):
             if self._hasher is not None:
                 self._hasher.update(self._head)
             return
+        if self._zip is not None:
+            self._zip.feed(chunk)
         if self._hasher is None:
             return
         self._hasher.update(chunk)
@@ -59,6 +67,12 @@ class _ModelState(StreamState):
         self._decided = True
         head = bytes(self._head[:SNIFF_BYTES])
         self._format = sniff_model(head) or ("onnx" if sniff_onnx(head) else None)
+        if head[:4] == ZIP_LOCAL:
+            # Every zip is walked: its data.pkl may come after any number of members.
+            self._zip = ZipWalker()
+            self._zip.feed(self._head)
+        if self._format is None and pickle_candidate(head, self._name):
+            self._format = "pickle"
         if self._format is None:
             self._head = bytearray()
         else:
@@ -69,13 +83,19 @@ class _ModelState(StreamState):
             self._decide()
             if self._hasher is not None:
                 self._hasher.update(self._head)
-        if self._format is None or self._hasher is None:
+        if self._format is None and self._zip is not None and self._zip.has_torch_pickle():
+            self._format = "pytorch-zip"  # found past the sniffed bytes: hashes were not taken
+        if self._format is None:
             return []
         head = bytes(self._head)
-        result: dict[str, Any] = {"format": self._format, "hashes": self._hasher.digests()}
+        scans = scan_pickles(head) if self._format == "pickle" else []
+        if self._format == "pickle" and not is_pickle(scans):
+            return []
+        hashes = self._hasher.digests() if self._hasher is not None else {}
+        result: dict[str, Any] = {"format": self._format, "hashes": hashes}
         facts: list[Fact] = []
         try:
-            result.update(self._describe(head))
+            result.update(self._describe(head, scans))
         except ModelFormatError as exc:
             facts.append(Problem(self._id, f"{self._format}: {exc}", "model-unreadable"))
             result.update({"kind": "unknown", "family": "unknown"})
@@ -92,7 +112,7 @@ class _ModelState(StreamState):
         facts.insert(0, Attribute("model", result))
         return facts
 
-    def _describe(self, head: bytes) -> dict[str, Any]:
+    def _describe(self, head: bytes, scans: list[PickleScan]) -> dict[str, Any]:
         if self._format == "safetensors":
             header = read_safetensors_header(head, self._size)
             shapes = {name: tuple(t.shape) for name, t in header.tensors.items()}
@@ -106,9 +126,14 @@ class _ModelState(StreamState):
         if self._format == "gguf":
             info = read_gguf(head)
             return {"kind": "unknown", "family": "unknown", "gguf": info.to_json()}
-        if self._format in ("pytorch-zip", "pytorch-legacy"):
-            reader = read_torch_zip if self._format == "pytorch-zip" else read_torch_legacy
-            torch = reader(head)
+        if self._format in ("pytorch-zip", "pytorch-legacy", "pickle"):
+            if self._format == "pickle":
+                torch = torch_info("pickle", scans, [])
+            elif self._zip is not None and self._zip.pickles:
+                torch = zip_pickles(self._zip)
+            else:
+                reader = read_torch_zip if self._format == "pytorch-zip" else read_torch_legacy
+                torch = reader(head)
             found = classify(torch.shape_map(), {})
             return {**found.to_json(), "pickle": torch.to_json()}
         if self._format == "onnx":
@@ -133,4 +158,24 @@ class ModelAnalyzer(StreamingAnalyzer):
     version: ClassVar[str] = "1"
 
     def begin(self, name: str) -> StreamState:
-        return _ModelState(self.id)
+        return _ModelState(self.id, name)
+
+
+def zip_pickles(walker: ZipWalker) -> TorchInfo:
+    """Every ``*.pkl`` member the walk kept: torch.load runs data.pkl, and a pickle placed
+    beside it is there for some other loader to run."""
+    scans: list[PickleScan] = []
+    notes: list[str] = []
+    for member in walker.pickles:
+        data = member.pickle_bytes()
+        if data is None:
+            notes.append(f"{member.name}: compression method {member.method} not read")
+            continue
+        scans.append(scan_pickle(data))
+        if member.truncated:
+            notes.append(f"{member.name}: only the first {len(member.data)} bytes walked")
+    info = torch_info("zip", scans, walker.names)
+    if walker.stopped not in (None, "central directory", "end"):
+        notes.append(f"member walk stopped at {walker.stopped}")
+    info.problems.extend(notes)
+    return info

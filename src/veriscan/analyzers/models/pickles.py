@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from veriscan.analyzers.models.dangerous import is_dangerous
+
 MAX_PICKLE_OPS = 2_000_000
 MAX_STACK = 1_000_000
 MAX_STRINGS = 100_000
@@ -247,16 +249,6 @@ _ALLOWED_PATTERN = re.compile(
     r"|torch\.(?:b?float\d+(?:_e\d+m\d+\w*)?|q?u?int\d+(?:x\d+)?|complex\d+|bool|half|double"
     r"|long|short|cfloat|cdouble)"
 )
-_DANGEROUS_MODULES = frozenset(
-    {"os", "posix", "nt", "subprocess", "sys", "runpy", "shutil", "socket", "pty", "importlib"}
-    | {"webbrowser", "pickle", "_pickle", "marshal", "ctypes", "code", "codeop", "commands"}
-    | {"multiprocessing", "asyncio", "pip", "requests", "urllib", "http", "ftplib", "types"}
-    | {"operator", "functools", "timeit", "pdb", "bdb", "cProfile", "profile", "trace", "platform"}
-)
-_DANGEROUS_BUILTINS = frozenset(
-    {"eval", "exec", "compile", "open", "getattr", "setattr", "delattr", "__import__", "globals"}
-    | {"locals", "vars", "input", "breakpoint", "apply", "execfile", "memoryview"}
-)
 
 
 def is_allowed_global(name: str) -> bool:
@@ -266,10 +258,7 @@ def is_allowed_global(name: str) -> bool:
 
 def is_dangerous_global(name: str) -> bool:
     """Callables that give a loader's victim arbitrary code execution, file or network access."""
-    module, _, attr = name.rpartition(".")
-    if module in ("builtins", "__builtin__"):
-        return attr in _DANGEROUS_BUILTINS
-    return name.startswith("<") or module.split(".")[0] in _DANGEROUS_MODULES
+    return is_dangerous(name)
 
 
 _KEY = re.compile(r"[A-Za-z_][\w\-]*(?:\.[\w\-]+)+")

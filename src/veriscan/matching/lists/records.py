@@ -42,6 +42,8 @@ class HashRecord:
     series: str | None = None
     labels: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    """What was changed on the way in (a number too large for 64 bits kept as text)."""
 
     def hashes(self) -> Iterator[tuple[str, str]]:
         for kind in (*EXACT_KINDS, "pdq"):

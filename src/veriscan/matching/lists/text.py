@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from veriscan.matching.lists.lines import MAX_LINE_BYTES, Unreadable, decoded_lines
 from veriscan.matching.lists.records import (
     HASH_LENGTHS,
     BadLine,
@@ -56,23 +57,6 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 def _article(kind: str) -> str:
     return "an" if kind == "md5" else "a"
-
-
-def _decoded_lines(path: Path) -> Generator[tuple[int, str | None], None, None]:
-    """Physical lines as text without their line ending; None for a line that is not UTF-8.
-
-    Lines are decoded one at a time (not the file as a whole) so one corrupt line costs one
-    BadLine rather than the whole import.
-    """
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            if number == 1 and raw.startswith(_BOM):
-                raw = raw[len(_BOM) :]
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                text = None
-            yield number, None if text is None else text.rstrip("\r\n")
 
 
 def _parse_quality(cell: str) -> int:
@@ -142,12 +126,12 @@ def read_csv_list(
     Tools export such lists with any subset of columns, so only the header decides what a row
     means; columns this reader does not know are kept in ``extra`` so an export can return them.
     """
-    with closing(_decoded_lines(path)) as lines:
+    with closing(decoded_lines(path)) as lines:
         columns, sep = _read_header(path, lines, delimiter)
         label_seps = ("|",) if sep == ";" else (";", "|")
         for number, text in lines:
-            if text is None:
-                yield BadLine(number, "not valid UTF-8")
+            if isinstance(text, Unreadable):
+                yield BadLine(number, str(text))
                 continue
             if not text.strip():
                 continue
@@ -160,11 +144,11 @@ def read_csv_list(
 
 
 def _read_header(
-    path: Path, lines: Iterator[tuple[int, str | None]], delimiter: str | None
+    path: Path, lines: Iterator[tuple[int, str]], delimiter: str | None
 ) -> tuple[_Columns, str]:
     for number, text in lines:
-        if text is None:
-            raise ListFormatError(f"{path}: header line {number} is not valid UTF-8")
+        if isinstance(text, Unreadable):
+            raise ListFormatError(f"{path}: header line {number} is {text}")
         if not text.strip():
             continue
         sep = delimiter if delimiter is not None else _detect_delimiter(text)
@@ -232,7 +216,10 @@ def _csv_row(
         series=series,
         labels=labels,
         extra=extra,
-        **hashes,
+        md5=hashes.get("md5"),
+        sha1=hashes.get("sha1"),
+        sha256=hashes.get("sha256"),
+        pdq=hashes.get("pdq"),
     )
 
 
@@ -331,17 +318,26 @@ def _plain_events(path: Path, kind: str | None) -> Iterator[ListEvent]:
             size = min(size * 2, _BLOCK_BYTES)
             if not data:
                 break
+            long_line = False
             if not data.endswith(b"\n"):
-                data += handle.readline()
+                data += handle.readline(MAX_LINE_BYTES + 1)
+                cut = data.rfind(b"\n") + 1
+                if not data.endswith(b"\n") and len(data) - cut > MAX_LINE_BYTES:
+                    data, long_line = data[:cut], True
             fast = state.block(data, number) if number > 1 else None
             if fast is not None:
                 yield fast
                 number += len(fast.digests)
-                continue
-            for raw in io.BytesIO(data):
-                event = state.line(number, raw)
-                if event is not None:
-                    yield event
+            else:
+                for raw in io.BytesIO(data):
+                    event = state.line(number, raw)
+                    if event is not None:
+                        yield event
+                    number += 1
+            if long_line:
+                while (rest := handle.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                    pass
+                yield BadLine(number, f"longer than {MAX_LINE_BYTES} bytes")
                 number += 1
 
 
@@ -364,9 +360,9 @@ def read_pdq_list(path: Path) -> Iterator[ListEvent]:
 
     Quality is kept because matchers drop low-quality hashes, which match far too much.
     """
-    for number, text in _decoded_lines(path):
-        if text is None:
-            yield BadLine(number, "not valid UTF-8")
+    for number, text in decoded_lines(path):
+        if isinstance(text, Unreadable):
+            yield BadLine(number, str(text))
             continue
         line = text.strip()
         if not line or line.startswith("#"):

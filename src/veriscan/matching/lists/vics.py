@@ -19,6 +19,14 @@ from typing import Any, BinaryIO, TextIO
 
 import ijson
 
+from veriscan.matching.lists.jsonguard import (
+    CHUNK_BYTES,
+    Limits,
+    SkeletonGuard,
+    close_parser,
+    guarded_items,
+)
+from veriscan.matching.lists.jsonrecord import RefusedRecord
 from veriscan.matching.lists.records import (
     BadLine,
     HashRecord,
@@ -75,7 +83,10 @@ def read_header(path: Path) -> VicsHeader:
 
 
 def read_vics(
-    path: Path, scheme: Scheme, category_zero: str = DEFAULT_CATEGORY_ZERO
+    path: Path,
+    scheme: Scheme,
+    category_zero: str = DEFAULT_CATEGORY_ZERO,
+    limits: Limits | None = None,
 ) -> Iterator[ListEvent]:
     """Yield one event per media record, in file order, numbered from 1.
 
@@ -86,20 +97,24 @@ def read_vics(
         choices = ", ".join(CATEGORY_ZERO_CHOICES)
         raise ValueError(f"category_zero must be one of {choices}, got {category_zero!r}")
     header = read_header(path)
-    return _stream(path, header, scheme, category_zero)
+    return _stream(path, header, scheme, category_zero, limits or Limits())
 
 
 def _stream(
-    path: Path, header: VicsHeader, scheme: Scheme, category_zero: str
+    path: Path, header: VicsHeader, scheme: Scheme, category_zero: str, limits: Limits
 ) -> Iterator[ListEvent]:
-    prefix = "value.item.Media.item" if header.root == "Cases" else "value.item"
+    cases = header.root == "Cases"
+    prefix = "value.item.Media.item" if cases else "value.item"
     ordinal = 0
     with _open(path) as fh:
         try:
-            for obj in ijson.items(fh, prefix, use_float=True):
+            for item in guarded_items(fh, prefix, 4 if cases else 2, limits):
                 ordinal += 1
-                yield _event(obj, ordinal, scheme, category_zero)
-        except (ijson.JSONError, UnicodeDecodeError) as exc:
+                if isinstance(item, RefusedRecord):
+                    yield BadLine(ordinal, f"media record {item.reason}")
+                else:
+                    yield _event(item.value, ordinal, scheme, category_zero, item.notes)
+        except (ijson.JSONError, UnicodeDecodeError, ListFormatError) as exc:
             raise ListFormatError(
                 f"{path}: the JSON breaks off after media record {ordinal}: {exc}"
             ) from None
@@ -114,28 +129,40 @@ def _open(path: Path) -> BinaryIO:
 
 
 def _find_context(fh: BinaryIO, path: Path) -> str:
-    events = ijson.parse(fh)
+    """The context string, read through the guard so nothing under ``value`` is parsed."""
+    guard = SkeletonGuard(2, Limits(), cut_all=True)
+    events = ijson.sendable_list()
+    coro = ijson.parse_coro(events)
+    started = False
+    key: str | None = None
     try:
-        first = next(events, None)
-        if first is None or first[1] != "start_map":
-            raise ListFormatError(f"{path}: not a VICS file: the top level is not a JSON object")
-        for prefix, event, value in events:
-            if prefix != "":
-                continue
-            if event == "end_map":
-                break
-            if event == "map_key" and value in CONTEXT_KEYS:
-                _, kind, context = next(events)
-                if kind != "string":
-                    raise ListFormatError(f"{path}: {value!r} is not a string")
-                return str(context)
+        while chunk := fh.read(CHUNK_BYTES):
+            if skeleton := guard.feed(chunk):
+                coro.send(skeleton)
+            guard.units.clear()
+            for prefix, event, value in events:
+                if not started and event != "start_map":
+                    raise ListFormatError(
+                        f"{path}: not a VICS file: the top level is not a JSON object"
+                    )
+                started = True
+                if key is not None:
+                    if event != "string":
+                        raise ListFormatError(f"{path}: {key!r} is not a string")
+                    return str(value)
+                if prefix == "" and event == "map_key" and value in CONTEXT_KEYS:
+                    key = str(value)
+            del events[:]
+        close_parser(coro, guard.finish())
     except (ijson.JSONError, UnicodeDecodeError) as exc:
         raise ListFormatError(f"{path}: not valid JSON: {exc}") from None
     keys = " or ".join(repr(k) for k in CONTEXT_KEYS)
     raise ListFormatError(f"{path}: not a VICS file: no {keys} key at the top level")
 
 
-def _event(obj: object, ordinal: int, scheme: Scheme, category_zero: str) -> ListEvent:
+def _event(
+    obj: object, ordinal: int, scheme: Scheme, category_zero: str, notes: tuple[str, ...] = ()
+) -> ListEvent:
     if not isinstance(obj, dict):
         return BadLine(ordinal, f"media record is not a JSON object ({_json_type(obj)})")
     media_id = _field(obj, "MediaID")
@@ -157,6 +184,7 @@ def _event(obj: object, ordinal: int, scheme: Scheme, category_zero: str) -> Lis
         series=_series(_field(obj, "Series")),
         labels=_labels(_field(obj, "Tags")),
         extra=obj,
+        notes=notes,
     )
 
 
