@@ -7,7 +7,7 @@ reveals that one file, and the reveal is written to the audit log first.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
@@ -22,10 +22,11 @@ from veriscan.matching.lists.schemes import Scheme, load_scheme
 from veriscan.review.scheme import case_scheme
 from veriscan.store.case import Case
 from veriscan.web.grid import PRIORITIES
+from veriscan.web.hosts import HostCheck, allowed_names
 from veriscan.web.login_limits import LoginLimiter
 from veriscan.web.routes import audit_log, auth, dashboard, triage
 from veriscan.web.routes import files as file_routes
-from veriscan.web.security import LoginRequiredError
+from veriscan.web.security import REVEALERS, LoginRequiredError
 from veriscan.web.sessions import SessionStore
 
 PACKAGE = files("veriscan.web")
@@ -37,7 +38,10 @@ def create_app(
     scheme: str | None = None,
     secure_cookies: bool = False,
     priority: str = "victims-first",
+    allowed_hosts: Sequence[str] = (),
 ) -> FastAPI:
+    """``allowed_hosts``: names besides the connection's own address (see ``hosts``)."""
+    extra_hosts = allowed_names(allowed_hosts)
     if priority not in PRIORITIES:
         raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}, not {priority!r}")
     app = FastAPI(title="veriscan review", docs_url=None, redoc_url=None, openapi_url=None)
@@ -49,6 +53,7 @@ def create_app(
     app.state.secure_cookies = secure_cookies
     app.state.priority = priority
     app.state.templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
+    app.state.templates.env.globals["REVEALERS"] = REVEALERS
     app.mount("/static", StaticFiles(directory=str(PACKAGE / "static")), name="static")
 
     @app.exception_handler(LoginRequiredError)
@@ -61,14 +66,18 @@ def create_app(
     async def _invalid(_: Request, exc: RequestValidationError) -> Response:
         return JSONResponse({"detail": invalid_message(exc)}, status_code=422)
 
+    app.add_middleware(HostCheck, extra=extra_hosts)
+
     @app.middleware("http")
     async def _headers(request: Request, call_next):  # type: ignore[no-untyped-def]
         response: Response = await call_next(request)
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
         response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
         )
         return response
 

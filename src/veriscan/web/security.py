@@ -19,6 +19,7 @@ LOGIN_COOKIE = "veriscan_login"
 CSRF_HEADER = "X-CSRF-Token"
 LEADS = frozenset({"admin", "lead"})
 DECIDERS = frozenset({"admin", "lead", "reviewer"})
+REVEALERS = DECIDERS
 
 
 class LoginRequiredError(Exception):
