@@ -142,6 +142,13 @@ def serve(
             "--priority", help="Queue order: victims-first (default), unreviewed-first, sha256."
         ),
     ] = "victims-first",
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="Another Host name (or name:port) browsers may use, e.g. behind a proxy.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the review app for CASE (log in with an account from `veriscan users add`)."""
     try:
@@ -162,10 +169,17 @@ def serve(
     if not list_users(open_case(case_dir)):
         fail(f"no accounts in {case_dir}: add one with `veriscan users add CASE NAME --role admin`")
     try:
-        app = create_app(case_dir, scheme=scheme, secure_cookies=tls, priority=priority)
+        app = create_app(
+            case_dir,
+            scheme=scheme,
+            secure_cookies=tls,
+            priority=priority,
+            allowed_hosts=(host, *(allow_host or ())),
+        )
     except ValueError as exc:
         fail(str(exc))
-    out.print(f"review app on http{'s' if tls else ''}://{host}:{port}/", markup=False)
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
+    out.print(f"review app on http{'s' if tls else ''}://{shown}:{port}/", markup=False)
     uvicorn.run(
         app,
         host=host,
@@ -173,6 +187,8 @@ def serve(
         ssl_certfile=str(certfile) if certfile else None,
         ssl_keyfile=str(keyfile) if keyfile else None,
         log_level="warning",
+        proxy_headers=False,
+        server_header=False,
     )
 
 

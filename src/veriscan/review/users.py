@@ -125,15 +125,18 @@ def set_password(case: Case, actor: str, username: str, password: str) -> None:
     audit.append(case, actor, "user-password", username)
 
 
-def authenticate(case: Case, username: str, password: str) -> User | None:
-    """The user when the password is right; both outcomes go to the audit log."""
+def authenticate(case: Case, username: str, password: str, *, audited: bool = True) -> User | None:
+    """The user when the password is right; both outcomes go to the audit log unless the caller
+    audits them itself (the review app collapses repeated failures into counted rows)."""
     u = schema.users.c
     with case.engine.connect() as conn:
         row = conn.execute(
             select(u.username, u.role, u.created_at, u.password_hash).where(u.username == username)
         ).first()
     if row is None or not check_password(row.password_hash, password):
-        audit.append(case, username[:64] or "-", "login-failed", username[:200])
+        if audited:
+            audit.append(case, username[:64] or "-", "login-failed", username[:200])
         return None
-    audit.append(case, username, "login", username)
+    if audited:
+        audit.append(case, username, "login", username)
     return User(row.username, row.role, row.created_at)

@@ -19,10 +19,16 @@ LOGIN_COOKIE = "veriscan_login"
 CSRF_HEADER = "X-CSRF-Token"
 LEADS = frozenset({"admin", "lead"})
 DECIDERS = frozenset({"admin", "lead", "reviewer"})
+REVEALERS = DECIDERS
 
 
 class LoginRequiredError(Exception):
     """Raised for an anonymous request; answered with 401, or a redirect for a page."""
+
+
+def same_token(sent: str, expected: str) -> bool:
+    """Constant-time comparison that also survives non-ASCII input (str compare_digest raises)."""
+    return bool(sent) and secrets.compare_digest(sent.encode(), expected.encode())
 
 
 def user(request: Request) -> Session:
@@ -56,7 +62,7 @@ async def _form_token(request: Request) -> str:
 def csrf() -> Callable[..., Awaitable[None]]:
     async def check(request: Request, session: Session = Depends(user)) -> None:
         sent = request.headers.get(CSRF_HEADER) or await _form_token(request)
-        if not sent or not secrets.compare_digest(sent, session.csrf):
+        if not same_token(sent, session.csrf):
             raise HTTPException(403, "missing or wrong CSRF token")
 
     return check

@@ -1,4 +1,4 @@
-"""Login sessions, CSRF tokens and login rate limiting, kept in the server process.
+"""Login sessions and CSRF tokens, kept in the server process (login limits: ``login_limits``).
 
 Sessions live in memory on purpose: the app runs on the examiner's machine or one team server,
 a restart logging everyone out is acceptable, and nothing that grants access is written to disk.
@@ -11,12 +11,9 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 
 SESSION_SECONDS = 8 * 3600
-FAILURES_ALLOWED = 5
-FAILURE_WINDOW = 300.0
 
 
 @dataclass
@@ -58,35 +55,3 @@ class SessionStore:
     def drop(self, token: str | None) -> None:
         with self._lock:
             self._sessions.pop(token or "", None)
-
-
-@dataclass
-class RateLimiter:
-    """At most FAILURES_ALLOWED failed logins per user name and per client within the window."""
-
-    allowed: int = FAILURES_ALLOWED
-    window: float = FAILURE_WINDOW
-    _failures: dict[str, deque[float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._failures.setdefault(key, deque())
-        while q and q[0] < now - self.window:
-            q.popleft()
-        return q
-
-    def blocked(self, *keys: str) -> bool:
-        now = time.time()
-        with self._lock:
-            return any(len(self._recent(k, now)) >= self.allowed for k in keys)
-
-    def fail(self, *keys: str) -> None:
-        now = time.time()
-        with self._lock:
-            for k in keys:
-                self._recent(k, now).append(now)
-
-    def clear(self, *keys: str) -> None:
-        with self._lock:
-            for k in keys:
-                self._failures.pop(k, None)

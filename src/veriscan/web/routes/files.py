@@ -21,7 +21,7 @@ from veriscan.review.decisions import history
 from veriscan.store import schema
 from veriscan.store.queries import content_objects, withhold_prompts
 from veriscan.web.render import case_of, page
-from veriscan.web.security import user
+from veriscan.web.security import REVEALERS, role, user
 from veriscan.web.sessions import Session
 
 _SHA = re.compile(r"[0-9a-f]{64}")
@@ -57,7 +57,7 @@ def register(app: FastAPI) -> None:
 
     @app.get("/reveal/{sha256}")
     def reveal(
-        request: Request, sha256: str, session: Annotated[Session, Depends(user)]
+        request: Request, sha256: str, session: Annotated[Session, Depends(role(*REVEALERS))]
     ) -> Response:
         path = _thumbnail_path(request, sha256)
         audit.append(case_of(request), session.username, "reveal", sha256)

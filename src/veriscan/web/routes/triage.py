@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -25,20 +25,25 @@ from veriscan.web.render import case_of, page
 from veriscan.web.security import DECIDERS, csrf, role, user
 from veriscan.web.sessions import Session
 
+# Filter values are matched against the case, never interpreted: bounded, printable text.
+Text = Annotated[str, Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+MAX_PAGE = 1_000_000
+VERSION_MAX = 2**31 - 1
+
 
 def _filters(
-    verdict: str = "",
-    kind: str = "",
-    evidence: str = "",
-    custodian: str = "",
-    generator: str = "",
-    listed: str = "",
-    reviewed: str = "",
-    category: str = "",
-    group: str = "",
+    verdict: Text = "",
+    kind: Literal["", "image", "video"] = "",
+    evidence: Text = "",
+    custodian: Text = "",
+    generator: Text = "",
+    listed: Text = "",
+    reviewed: Literal["", "yes", "no"] = "",
+    category: Text = "",
+    group: Text = "",
     known_good: bool = False,
-    page: Annotated[int, Query(ge=0)] = 0,
-    origin: str = "",
+    page: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 0,
+    origin: Literal["", "allocated", "deleted", "carved"] = "",
 ) -> grid.Filters:
     return grid.Filters(
         verdict,
@@ -107,10 +112,10 @@ def register(app: FastAPI) -> None:
     def categorise_file(
         request: Request,
         session: Annotated[Session, Depends(role(*DECIDERS))],
-        sha256: Annotated[str, Form()],
-        version: Annotated[int, Form()],
-        category: Annotated[str, Form()] = "",
-        scope: Annotated[str, Form()] = "file",
+        sha256: Annotated[str, Form(max_length=64)],
+        version: Annotated[int, Form(ge=0, le=VERSION_MAX)],
+        category: Annotated[str, Form(max_length=200)] = "",
+        scope: Annotated[Literal["file", "group"], Form()] = "file",
         note: Annotated[str, Form(max_length=4000)] = "",
         tags: Annotated[str, Form(max_length=1000)] = "",
     ) -> Response:
@@ -152,8 +157,8 @@ def register(app: FastAPI) -> None:
     def undo_file(
         request: Request,
         session: Annotated[Session, Depends(role(*DECIDERS))],
-        sha256: Annotated[str, Form()],
-        version: Annotated[int, Form()],
+        sha256: Annotated[str, Form(max_length=64)],
+        version: Annotated[int, Form(ge=0, le=VERSION_MAX)],
     ) -> Response:
         return _decided(
             request,
