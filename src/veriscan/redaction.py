@@ -171,7 +171,10 @@ class Redaction:
 def _as_text(value: JSON) -> str:
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True, default=str)
+    try:
+        return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True, default=str)
+    except (RecursionError, ValueError, TypeError):
+        return "[a structure nested too deeply to display]"
 
 
 def _prompt_leaves(value: JSON) -> Iterator[str]:
