@@ -40,7 +40,7 @@ from veriscan.cli.ingest import (
     scan_settings,
 )
 from veriscan.cli.lists import LibraryOpt, lists_app
-from veriscan.cli.render import render_content
+from veriscan.cli.render import guard_prompts, render_content, withheld_note
 from veriscan.cli.review import audit_app, case_scheme_cmd, serve, users_app
 from veriscan.store.case import Case, CaseError, is_case
 from veriscan.store.match_queries import matching_summary
@@ -221,6 +221,7 @@ def show(
     case_dir: Annotated[Path, typer.Argument(metavar="CASE")],
     needle: Annotated[str, typer.Argument(metavar="PATH-OR-SHA256")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    prompts: PromptsOpt = False,
 ) -> None:
     """Everything known about one file, by SHA-256, MD5, SHA-1 or locator."""
     case = open_case(case_dir)
@@ -231,11 +232,13 @@ def show(
         if not probs:
             fail(f"nothing in the case matches {needle!r}")
         objects = [{"locator": needle, "content": None, "problems": probs}]
+    objects, withheld = guard_prompts(case, objects, prompts=prompts)
     if as_json:
         print(json.dumps(objects if len(objects) > 1 else objects[0], indent=2, default=str))
         return
     for obj in objects:
         render_content(out, obj)
+    withheld_note(out, withheld)
 
 
 @export_app.command("jsonl")

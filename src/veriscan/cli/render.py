@@ -2,15 +2,21 @@
 
 The JSON form (`--json`) stays the complete record; this view leaves out nothing that changes a
 decision, but drops raw graphs and per-check details that only matter when reading the JSON.
+Both withhold prompt text unless `--prompts` is given, and a `--prompts` view is an audit entry.
 """
 
 from __future__ import annotations
 
+import getpass
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from veriscan.redaction import redact
+from veriscan.review import audit
+from veriscan.store.case import Case
 
 PARAM_FIELDS = (
     "generator",
@@ -29,6 +35,39 @@ PARAM_FIELDS = (
     "prompt",
     "negative_prompt",
 )
+
+
+def guard_prompts(
+    case: Case, objects: list[dict[str, Any]], *, prompts: bool
+) -> tuple[list[dict[str, Any]], int]:
+    """The objects as `show` may print them, and how many fields were withheld.
+
+    With ``prompts`` every content shown is logged as a prompt view, as the review app's reveal is.
+    """
+    if prompts:
+        for obj in objects:
+            if obj.get("sha256"):
+                actor = f"cli:{getpass.getuser()}"
+                audit.append(case, actor, "prompt-view", str(obj["sha256"]), {"via": "show"})
+        return objects, 0
+    shown: list[dict[str, Any]] = []
+    withheld = 0
+    for obj in objects:
+        result = redact(obj)
+        assert isinstance(result.value, dict)
+        shown.append(result.value)
+        withheld += len(result.fields)
+    return shown, withheld
+
+
+def withheld_note(console: Console, withheld: int) -> None:
+    if withheld:
+        console.print(
+            Text(
+                f"{withheld} field(s) withheld: they may hold prompts or workflows. "
+                "`veriscan show --prompts` displays them (logged in the audit trail)."
+            )
+        )
 
 
 def _kv(title: str, rows: list[tuple[str, Any]]) -> Table:

@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from veriscan import __version__
 from veriscan.previews import blurred_jpeg
+from veriscan.redaction import withhold_text
 from veriscan.reports.base import Exporter
 from veriscan.store.case import Case, now
 from veriscan.store.match_queries import matching_summary
@@ -62,6 +63,10 @@ class HtmlExporter(Exporter):
             if thumbnails and obj.get("thumbnail"):
                 obj["thumb_uri"] = blurred_thumbnail(case.root / obj["thumbnail"])
             files.append(obj)
+        problems = problem_rows(case)
+        if not prompts:
+            for row in problems:
+                row["message"] = withhold_text(str(row["message"]))
         html = env.get_template("report.html").render(
             s=summary(case),
             ai=ai_summary(case),
@@ -72,7 +77,7 @@ class HtmlExporter(Exporter):
             files=files,
             truncated=truncated,
             max_rows=MAX_ROWS,
-            problems=problem_rows(case),
+            problems=problems,
             thumbnails=thumbnails,
             generated=now(),
             version=__version__,

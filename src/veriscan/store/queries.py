@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, bindparam, func, or_, select
 
 from veriscan.names import normalise_locator_text
+from veriscan.redaction import WITHHELD as WITHHELD
+from veriscan.redaction import withhold
 from veriscan.store import schema
 from veriscan.store.case import Case
 from veriscan.store.match_queries import groups_for, matches_for
@@ -95,30 +97,13 @@ def _problems(conn: Connection, shas: Sequence[str], places: list[Place]) -> Pro
     return by_sha, by_place
 
 
-WITHHELD = "[withheld: may contain a prompt; ask for prompts explicitly]"
-_PROMPT_FIELDS = ("prompt", "negative_prompt", "raw", "workflow")
-
-
 def withhold_prompts(obj: dict[str, Any]) -> dict[str, Any]:
-    """Remove prompt text, which may be disturbing and is evidence of intent, from an export.
+    """Remove prompt text, which may be disturbing and is evidence of intent, from an output.
 
-    Prompts stay in the case and in `show`; exports and reports carry them only on request.
+    The policy (what counts as prompt text, by name and by content) lives in one place,
+    :mod:`veriscan.redaction`, shared by every output.
     """
-    ai = obj.get("ai")
-    if not ai or not ai.get("params"):
-        return obj
-    for params in ai["params"]:
-        for key in _PROMPT_FIELDS:
-            if params.get(key) is not None:
-                params[key] = WITHHELD
-        extra = params.get("extra") or {}
-        for key in list(extra):
-            if "prompt" in key.lower() or key.lower() in ("description", "comment", "uc"):
-                extra[key] = WITHHELD
-    exif = obj.get("exif")
-    if exif and exif.get("user_comment"):
-        exif["user_comment"] = WITHHELD
-    return obj
+    return withhold(obj)
 
 
 def content_objects(

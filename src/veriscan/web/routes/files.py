@@ -2,7 +2,9 @@
 
 The blurred, greyscale rendering is made here from the thumbnail in the case folder, so the
 browser never holds unblurred pixels it was not asked to show; a reveal and a prompt view are
-written to the audit log before anything is sent.
+written to the audit log before anything is sent. The detail page withholds every field that may
+carry generation parameters (the policy of `veriscan.redaction`); the prompt view is the only
+route that sends them.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import select
 
 from veriscan.previews import blurred_jpeg
+from veriscan.redaction import redact, withheld_fields
 from veriscan.review import audit
 from veriscan.review.decisions import history
 from veriscan.store import schema
-from veriscan.store.queries import content_objects, withhold_prompts
+from veriscan.store.queries import content_objects
 from veriscan.web.render import case_of, page
 from veriscan.web.security import REVEALERS, role, user
 from veriscan.web.sessions import Session
@@ -70,13 +73,11 @@ def register(app: FastAPI) -> None:
         objs = list(content_objects(case_of(request), [sha256])) if _SHA.fullmatch(sha256) else []
         if not objs:
             raise HTTPException(404, "no such file")
-        audit.append(case_of(request), session.username, "prompt-view", sha256)
-        params = (objs[0].get("ai") or {}).get("params") or []
-        text = "\n\n".join(
-            f"{p.get('generator')}: {p.get('prompt') or ''}\n"
-            f"negative: {p.get('negative_prompt') or ''}"
-            for p in params
+        fields = withheld_fields(objs[0])
+        audit.append(
+            case_of(request), session.username, "prompt-view", sha256, {"fields": len(fields)}
         )
+        text = "\n\n".join(f"{f.path}:\n{f.text}" for f in fields)
         return PlainTextResponse(text or "no prompt in this file's metadata")
 
     @app.get("/file/{sha256}")
@@ -84,19 +85,18 @@ def register(app: FastAPI) -> None:
         request: Request, sha256: str, session: Annotated[Session, Depends(user)]
     ) -> Response:
         case = case_of(request)
-        objs = (
-            list(content_objects(case, [sha256], prompts=False)) if _SHA.fullmatch(sha256) else []
-        )
+        objs = list(content_objects(case, [sha256])) if _SHA.fullmatch(sha256) else []
         if not objs:
             raise HTTPException(404, "no such file")
-        obj = withhold_prompts(objs[0])
+        shown = redact(objs[0])
         past = history(case, sha256)
         return page(
             request,
             "file.html",
             {
                 "session": session,
-                "f": obj,
+                "f": shown.value,
+                "withheld": len(shown.fields),
                 "history": past,
                 "version": past[-1].version if past else 0,
                 "scheme": request.app.state.scheme,
