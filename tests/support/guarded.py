@@ -1,0 +1,146 @@
+"""Running veriscan commands in subprocesses with the network guarded and the home folder watched.
+
+Two guards, because telemetry comes from Python code and from native libraries alike:
+- ``netguard/sitecustomize.py``, on PYTHONPATH, refuses and records every Python-level connection,
+  datagram and name lookup that would leave the machine;
+- ``strace`` (where it can trace), records the connect/sendto/sendmsg system calls of every process
+  and thread, which catches a native library (onnxruntime's uploader is C++ with curl).
+Each command gets a fresh, empty HOME (so ``~/.cache``, ``~/.config``, ``~/.local`` all fall under
+it), its own temp folder and an empty working folder; :meth:`Sandbox.written` lists what appeared
+or changed in the watched folders.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SUPPORT = Path(__file__).resolve().parent
+NETGUARD = SUPPORT / "netguard"
+SRC = SUPPORT.parents[1] / "src"
+TRACED = "trace=connect,sendto,sendmsg"
+_ADDRESS = re.compile(r'inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6?, "([^"]+)"')
+
+Snapshot = dict[str, tuple[int, int]]
+
+
+def strace_works() -> bool:
+    """strace needs ptrace, which some containers forbid; the Python guard works regardless."""
+    if shutil.which("strace") is None:
+        return False
+    probe = ["strace", "-f", "-qq", "--seccomp-bpf", "-e", TRACED, "-o", os.devnull, "true"]
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def snapshot(roots: Iterable[Path]) -> Snapshot:
+    """Every file and folder under the roots, with size and modification time."""
+    seen: Snapshot = {}
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root):
+            for name in [*dirnames, *filenames]:
+                path = os.path.join(dirpath, name)
+                try:
+                    st = os.lstat(path)
+                except FileNotFoundError:
+                    continue
+                seen[path] = (st.st_size, st.st_mtime_ns)
+    return seen
+
+
+def outside(addresses: Iterable[str]) -> list[str]:
+    """The addresses that are not this machine (loopback or the unspecified address)."""
+    found = []
+    for text in addresses:
+        try:
+            address = ipaddress.ip_address(text.split("%", 1)[0])
+        except ValueError:
+            found.append(text)
+            continue
+        mapped = getattr(address, "ipv4_mapped", None) or address
+        if not (mapped.is_loopback or mapped.is_unspecified):
+            found.append(text)
+    return found
+
+
+@dataclass
+class Sandbox:
+    root: Path
+    trace: bool
+    runs: int = 0
+    home: Path = field(init=False)
+    tmp: Path = field(init=False)
+    cwd: Path = field(init=False)
+    netlog: Path = field(init=False)
+    traces: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        for name in ("home", "tmp", "cwd", "traces"):
+            (self.root / name).mkdir(parents=True)
+        self.home, self.tmp, self.cwd = self.root / "home", self.root / "tmp", self.root / "cwd"
+        self.traces = self.root / "traces"
+        self.netlog = self.root / "netguard.log"
+
+    @property
+    def watched(self) -> list[Path]:
+        return [self.home, self.cwd]
+
+    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """A minimal environment: nothing from the developer's own shell leaks into the run."""
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.home),
+            "TMPDIR": str(self.tmp),
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": os.pathsep.join([str(NETGUARD), str(SRC)]),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "VERISCAN_NETGUARD_LOG": str(self.netlog),
+        }
+        env.update(extra or {})
+        return env
+
+    def command(self, args: Sequence[str]) -> list[str]:
+        """``python -m veriscan ARGS``, under strace when it works."""
+        self.runs += 1
+        cmd = [sys.executable, "-m", "veriscan", *args]
+        if not self.trace:
+            return cmd
+        out = str(self.traces / f"run{self.runs}.trace")
+        return ["strace", "-f", "-qq", "--seccomp-bpf", "-e", TRACED, "-o", out, *cmd]
+
+    def run(
+        self, args: Sequence[str], extra: Mapping[str, str] | None = None, stdin: str = ""
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.command(args),
+            env=self.env(extra),
+            cwd=self.cwd,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    def attempts(self) -> list[str]:
+        """Every refused Python-level attempt and every traced system call to another machine."""
+        log = self.netlog
+        found = log.read_text(encoding="utf-8").splitlines() if log.is_file() else []
+        for trace in sorted(self.traces.glob("*.trace")):
+            for line in trace.read_text(encoding="utf-8", errors="replace").splitlines():
+                hits = [a or b for a, b in _ADDRESS.findall(line)]
+                if outside(hits):
+                    found.append(line)
+        return found
+
+    @staticmethod
+    def written(before: Snapshot, after: Snapshot) -> list[str]:
+        return sorted(p for p, stat in after.items() if before.get(p) != stat)
