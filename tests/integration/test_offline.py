@@ -163,7 +163,7 @@ def test_scan_serve_and_lists_import_stay_offline_and_inside_the_case(
     evidence_before = snapshot([evidence])
     before = snapshot(sandbox.watched)
 
-    scan = sandbox.run(["scan", str(evidence), "--case", str(case), "-j", "1"], OTLP)
+    scan = sandbox.run(["scan", str(evidence), "--case", str(case), "-j", "2"], OTLP)
     assert scan.returncode == 0, scan.stdout + scan.stderr
     lists = ["lists", "import", str(listing), "--name", "t", "--library", str(library)]
     imported = sandbox.run(lists)

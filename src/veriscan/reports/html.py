@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from veriscan import __version__
 from veriscan.previews import blurred_jpeg
 from veriscan.reports.base import Exporter
+from veriscan.review.audit import audit_head
 from veriscan.store.case import Case, now
 from veriscan.store.match_queries import matching_summary
 from veriscan.store.queries import ai_summary, content_objects, problem_rows, summary
@@ -76,6 +77,7 @@ class HtmlExporter(Exporter):
             thumbnails=thumbnails,
             generated=now(),
             version=__version__,
+            audit_head=audit_head(case),
         )
         out.write(html)
         return len(files)
