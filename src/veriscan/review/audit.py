@@ -18,11 +18,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, insert, select, update
+from sqlalchemy import Connection, Text, cast, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from veriscan.review import anchor
@@ -63,12 +64,16 @@ class AuditEntry:
 def append(
     case: Case, user: str, action: str, obj: str, details: dict[str, Any] | None = None
 ) -> AuditEntry:
-    """Adds one entry after the current head; concurrent writers retry on the unique sequence."""
+    """Adds one entry after the current head; concurrent writers retry on the unique sequence.
+
+    The entry is on disk before the head file names it (see ``_durable``), so a crash can leave
+    the file behind the log, never ahead of it, which verify would report as entries cut off.
+    """
     head = schema.audit_head.c
     payload = details or {}
     for _ in range(RETRIES):
         try:
-            with case.engine.begin() as conn:
+            with case.engine.connect() as conn, _durable(conn), conn.begin():
                 last = conn.execute(select(head.seq, head.hash).where(head.id == 1)).first()
                 seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
                 at = datetime.now(UTC).isoformat(timespec="microseconds")
@@ -98,6 +103,23 @@ def append(
         anchor.record(case.root, seq, digest)
         return AuditEntry(seq, at, user, action, obj, payload, prev, digest)
     raise RuntimeError(f"audit log busy: could not append {action!r} after {RETRIES} tries")
+
+
+@contextmanager
+def _durable(conn: Connection) -> Iterator[None]:
+    """SQLite in WAL mode with synchronous=NORMAL (the case's setting, for ingest speed) makes a
+    commit durable only at the next checkpoint; an audit entry is worth the fsync of FULL."""
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.exec_driver_sql("PRAGMA synchronous=FULL")
+        conn.commit()
+    try:
+        yield
+    finally:
+        if sqlite:
+            conn.rollback()
+            conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+            conn.commit()
 
 
 def entries(case: Case) -> Iterator[AuditEntry]:
