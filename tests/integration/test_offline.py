@@ -31,6 +31,8 @@ OTLP = {
     "ORT_DISABLE_TELEMETRY": "0",
 }
 PASSWORD = "a long enough passphrase for the test"
+# numba's compiled-code cache beside the package, as Python's own .pyc files (README: No telemetry)
+NUMBA_CACHE = Path(__file__).resolve().parents[2] / "src" / "veriscan" / "matching" / "__pycache__"
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +65,9 @@ def test_the_guards_catch_a_connection_and_a_file_in_home(sandbox: Sandbox) -> N
         str(sandbox.home / ".cache"),
         str(sandbox.home / ".cache" / "probe"),
     ]
+    if sandbox.trace:
+        seen = [line.split()[0] for line in sandbox.traced_writes([sandbox.tmp])]
+        assert seen == [str(sandbox.home / ".cache"), str(sandbox.home / ".cache" / "probe")]
 
 
 def test_strace_catches_a_native_connection(sandbox: Sandbox, tracing: bool) -> None:
@@ -176,5 +181,6 @@ def test_scan_serve_and_lists_import_stay_offline_and_inside_the_case(
 
     assert sandbox.attempts() == []
     assert sandbox.written(before, snapshot(sandbox.watched)) == []
+    assert sandbox.traced_writes([case, library, sandbox.tmp, NUMBA_CACHE]) == []
     assert snapshot([evidence]) == evidence_before
     assert (case / "report.html").is_file() and any(library.iterdir())

@@ -3,8 +3,9 @@
 Two guards, because telemetry comes from Python code and from native libraries alike:
 - ``netguard/sitecustomize.py``, on PYTHONPATH, refuses and records every Python-level connection,
   datagram and name lookup that would leave the machine;
-- ``strace`` (where it can trace), records the connect/sendto/sendmsg system calls of every process
-  and thread, which catches a native library (onnxruntime's uploader is C++ with curl).
+- ``strace`` (where it can trace) records the connect/sendto/sendmsg system calls of every process
+  and thread, which catches a native library (onnxruntime's uploader is C++ with curl), and every
+  system call that creates, writes, renames or removes a file, anywhere on the machine.
 Each command gets a fresh, empty HOME (so ``~/.cache``, ``~/.config``, ``~/.local`` all fall under
 it), its own temp folder and an empty working folder; :meth:`Sandbox.written` lists what appeared
 or changed in the watched folders.
@@ -25,8 +26,15 @@ from pathlib import Path
 SUPPORT = Path(__file__).resolve().parent
 NETGUARD = SUPPORT / "netguard"
 SRC = SUPPORT.parents[1] / "src"
-TRACED = "trace=connect,sendto,sendmsg"
+TRACED = (
+    "trace=connect,sendto,sendmsg,openat,?open,?creat,?mkdir,mkdirat,?rmdir,?rename,renameat,"
+    "?renameat2,?link,linkat,?symlink,symlinkat,?unlink,unlinkat,truncate,ftruncate"
+)
 _ADDRESS = re.compile(r'inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6?, "([^"]+)"')
+_CALL = re.compile(r"^\d+ +(\w+)\((.*)\) += (-?\d+)(?:<([^>]*)>)?")
+_DIRFD = re.compile(r'(?:AT_FDCWD|\d+)<([^>]*)>, "([^"]*)"')
+_STRING = re.compile(r'"([^"]*)"')
+_WRITE_FLAGS = ("O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC")
 
 Snapshot = dict[str, tuple[int, int]]
 
@@ -115,7 +123,8 @@ class Sandbox:
         if not self.trace:
             return cmd
         out = str(self.traces / f"run{self.runs}.trace")
-        return ["strace", "-f", "-qq", "--seccomp-bpf", "-e", TRACED, "-o", out, *cmd]
+        strace = ["strace", "-f", "-qq", "-y", "-s", "4096", "--seccomp-bpf", "-e", TRACED]
+        return [*strace, "-o", out, *cmd]
 
     def run(
         self, args: Sequence[str], extra: Mapping[str, str] | None = None, stdin: str = ""
@@ -140,6 +149,36 @@ class Sandbox:
                 if outside(hits):
                     found.append(line)
         return found
+
+    def traced_writes(self, allowed: Iterable[Path]) -> list[str]:
+        """Every path a traced process created, opened for writing, renamed, linked, truncated or
+        removed outside the allowed folders (anywhere on the machine: /tmp, /var, ...)."""
+        roots = [os.path.normpath(p) for p in [*allowed, self.netlog, "/dev", "/proc"]]
+        found = []
+        for trace in sorted(self.traces.glob("*.trace")):
+            for line in trace.read_text(encoding="utf-8", errors="replace").splitlines():
+                for path in self._changed(line):
+                    path = os.path.normpath(os.path.join(self.cwd, path))
+                    if not any(path == r or path.startswith(r + os.sep) for r in roots):
+                        found.append(f"{path}  ({line.strip()[:160]})")
+        return found
+
+    @staticmethod
+    def _changed(line: str) -> list[str]:
+        call = _CALL.match(line)
+        if call is None or call.group(3).startswith("-"):
+            return []  # failed calls change nothing
+        name, args, resolved = call.group(1), call.group(2), call.group(4)
+        if name in ("connect", "sendto", "sendmsg"):
+            return []
+        if name in ("openat", "open", "creat"):
+            wants = name == "creat" or any(flag in args for flag in _WRITE_FLAGS)
+            return [resolved] if wants and resolved else []
+        if name == "ftruncate":
+            fd = re.match(r"\d+<([^>]*)>", args)
+            return [fd.group(1)] if fd else []
+        at = [os.path.join(d, p) for d, p in _DIRFD.findall(args)]
+        return at or _STRING.findall(args)
 
     @staticmethod
     def written(before: Snapshot, after: Snapshot) -> list[str]:
