@@ -33,4 +33,10 @@ def audit_export(case: Case, fmt: str, target: str, **details: object) -> None:
 
     from veriscan.review import audit
 
-    audit.append(case, f"cli:{getpass.getuser()}", "export", target, {"format": fmt, **details})
+    entry = audit.append(
+        case, f"cli:{getpass.getuser()}", "export", target, {"format": fmt, **details}
+    )
+    if Path(target).is_file():  # the head goes with the file, for `audit verify --against`
+        from veriscan.review.anchor import write_sidecar
+
+        write_sidecar(Path(target), entry.seq, entry.hash, fmt)

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from veriscan.cli.common import err, fail, open_case, out
-from veriscan.review import audit
+from veriscan.review import anchor, audit
 from veriscan.review.users import (
     ROLES,
     UserError,
@@ -93,14 +93,35 @@ def users_ls(case_dir: CaseArg) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify(case_dir: CaseArg) -> None:
+def audit_verify(
+    case_dir: CaseArg,
+    against: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--against",
+            metavar="HEAD-OR-FILE",
+            help="Also hold the log against a head recorded elsewhere (repeatable): SEQ:HASH, "
+            "an entry hash, or a file recording one (FILE.audit-head, an HTML report, an "
+            "`audit export` file, a copy of CASE/audit.head).",
+        ),
+    ] = None,
+) -> None:
     """Check the whole chain; exit 1 and say where when an entry was edited, deleted or moved."""
-    result = audit.verify(open_case(case_dir))
+    try:
+        anchors = [anchor.parse(spec) for spec in against or []]
+    except anchor.AnchorError as exc:
+        fail(str(exc))
+    result = audit.verify(open_case(case_dir), anchors)
     if result.ok:
         out.print(f"audit log intact: {result.entries} entries, head {result.head}", markup=False)
+        for held in result.anchors:
+            out.print(f"  holds {held.value}, recorded by {held.source}", markup=False)
+        for note in result.notes:
+            out.print(f"  note: {note}", markup=False, highlight=False)
         return
+    where = f" at entry {result.position}" if result.position is not None else ""
     err.print(
-        f"audit log broken at entry {result.position}: {result.problem}",
+        f"audit log broken{where}: {result.problem}",
         markup=False,
         highlight=False,
     )

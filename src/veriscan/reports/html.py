@@ -16,6 +16,7 @@ from veriscan import __version__
 from veriscan.previews import blurred_jpeg
 from veriscan.redaction import withhold_text
 from veriscan.reports.base import Exporter
+from veriscan.review.audit import audit_head
 from veriscan.store.case import Case, now
 from veriscan.store.match_queries import matching_summary
 from veriscan.store.queries import ai_summary, content_objects, problem_rows, summary
@@ -81,6 +82,7 @@ class HtmlExporter(Exporter):
             thumbnails=thumbnails,
             generated=now(),
             version=__version__,
+            audit_head=audit_head(case),
         )
         out.write(html)
         return len(files)

@@ -11,11 +11,13 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
+from typing import Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi.telemetry import TelemetryConfig
 from fastapi.templating import Jinja2Templates
 
 from veriscan.matching.lists.schemes import Scheme, load_scheme
@@ -30,6 +32,14 @@ from veriscan.web.security import REVEALERS, LoginRequiredError
 from veriscan.web.sessions import SessionStore
 
 PACKAGE = files("veriscan.web")
+# FastAPI's own OpenTelemetry (0.142 on): explicit values win over FASTAPI_OTEL_AUTO_CONFIGURE.
+NO_TELEMETRY: Final[TelemetryConfig] = {
+    "auto_configure": False,
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 
 def create_app(
@@ -44,7 +54,13 @@ def create_app(
     extra_hosts = allowed_names(allowed_hosts)
     if priority not in PRIORITIES:
         raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}, not {priority!r}")
-    app = FastAPI(title="veriscan review", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="veriscan review",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        telemetry=NO_TELEMETRY,
+    )
     app.state.case = Case.open(case_dir)
     app.state.scheme = load_scheme(scheme) if scheme else case_scheme(app.state.case)
     app.state.sessions = SessionStore()

@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Final, TypeVar, cast
 import numpy as np
 from PIL import UnidentifiedImageError
 
+from veriscan import offline
 from veriscan.analyzers.base import Analyzer, FileContext
 from veriscan.analyzers.decode import (
     EMBEDDED_PREVIEW,
@@ -160,8 +161,7 @@ def _checked_meta(folder: Path) -> BundleMeta:
 
 def providers() -> list[str]:
     """CUDA first where this onnxruntime build and machine have it; the CPU always."""
-    import onnxruntime as ort
-
+    ort = offline.onnxruntime()
     return [CUDA, CPU] if CUDA in ort.get_available_providers() else [CPU]
 
 
@@ -170,7 +170,7 @@ def _open(folder: Path) -> Detector:
     path = folder / ONNX_NAME
     if not path.is_file():
         raise BundleError(f"{path} is missing")
-    import onnxruntime as ort  # imported here: every CLI command loads the analyzer classes
+    ort = offline.onnxruntime()  # imported here: every CLI command loads the analyzer classes
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1

@@ -22,6 +22,7 @@ from typing import Any, Final
 import numpy as np
 from PIL import Image
 
+from veriscan import offline
 from veriscan.analyzers.detect.bundle import INPUT, ONNX_NAME, OUTPUT, BundleMeta, read_meta
 from veriscan.analyzers.detect.patches import grid_patches
 from veriscan.analyzers.detect.training import metrics
@@ -42,8 +43,7 @@ BASE: Final = "base"
 
 def session(path: Path, threads: int = 0) -> Any:
     """An onnxruntime CPU session; ``threads`` 0 lets onnxruntime choose."""
-    import onnxruntime as ort
-
+    ort = offline.onnxruntime()
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
