@@ -125,7 +125,7 @@ def test_foreign_hosts_are_refused_and_redirects_are_relative(case_dir: Path) ->
 def test_loopback_names_with_the_port_only(case_dir: Path) -> None:
     with serving(create_app(case_dir)) as base:
         port = int(base.rsplit(":", 1)[1])
-        with httpx.Client(base_url=base) as c:
+        with httpx.Client(base_url=base, timeout=60) as c:
             for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"):
                 assert c.get("/login", headers={"Host": host}).status_code == 200, host
             for host in ("localhost", f"localhost:{port + 1}", f"attacker.example:{port}"):

@@ -115,7 +115,7 @@ def test_parallel_wrong_passwords_over_http_lock_only_that_account(case_dir: Pat
     app = create_app(case_dir)
     app.state.limiter = LoginLimiter(clock=clock)
     before = len(_login_rows(case_dir))
-    with serving(app) as base, httpx.Client(base_url=base) as c:
+    with serving(app) as base, httpx.Client(base_url=base, timeout=60) as c:
         token = login_form_token(c)
         wrong = {"username": "olga", "password": "not the password", "csrf": token}
 
@@ -130,7 +130,7 @@ def test_parallel_wrong_passwords_over_http_lock_only_that_account(case_dir: Pat
             ("login-failed", None),
             ("login-blocked", 5),
         ]
-        with httpx.Client(base_url=base) as ann:
+        with httpx.Client(base_url=base, timeout=60) as ann:
             assert log_in(ann, "ann", PASSWORD), "another account logs in from the same address"
         right = {"username": "olga", "password": PASSWORD, "csrf": token}
         refused = c.post("/login", data=right, follow_redirects=False)
