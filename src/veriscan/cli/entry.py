@@ -1,0 +1,137 @@
+"""The `veriscan` process: exit codes, Ctrl-C and crashes handled in one place.
+
+This module imports only the standard library at the top, so Ctrl-C while the heavy imports run
+(numba, PIL, the analyzers: seconds on a cold machine) is handled like any other interrupt.
+
+Exit codes: 0 ok; 1 completed, but some files had problems; 2 usage or setup error; 3 internal
+error (a bug: the traceback goes to a log file, never to the terminal); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+INTERNAL_ERROR = 3
+INTERRUPTED = 130
+CASE_LOG = Path("logs") / "veriscan.log"
+
+
+class _State:
+    case: Path | None = None
+    interrupt_reported = False
+
+
+_state = _State()
+
+
+def remember_case(root: Path) -> None:
+    """The case a command works on: where an internal error's traceback is written."""
+    _state.case = root
+
+
+def interrupt_reported() -> None:
+    """The command already said where it stopped; the generic line would repeat it."""
+    _state.interrupt_reported = True
+
+
+def _say(message: str) -> None:
+    try:
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _interrupted() -> int:
+    if not _state.interrupt_reported:
+        _say("interrupted: nothing more was written; run the same command again to resume")
+    return INTERRUPTED
+
+
+def log_traceback(exc: BaseException) -> Path | None:
+    """Where a developer finds the traceback the terminal does not show."""
+    return _write_log("".join(traceback.format_exception(exc)))
+
+
+def _write_log(text: str) -> Path | None:
+    """Append to the case's log (mode 0600 in the private case folder) when a case is known and
+    writable, else a new private temp file; None only when neither can be written."""
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    entry = f"--- {stamp} pid {os.getpid()}: {' '.join(['veriscan', *sys.argv[1:]])}\n{text}\n"
+    case = _state.case
+    if case is not None and case.is_dir():
+        path = case / CASE_LOG
+        try:
+            path.parent.mkdir(mode=0o700, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace") as fh:
+                fh.write(entry)
+            return path
+        except OSError:
+            pass
+    try:
+        fd, name = tempfile.mkstemp(prefix="veriscan-error-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write(entry)
+        return Path(name)
+    except OSError:
+        return None
+
+
+def _internal_error(exc: BaseException) -> int:
+    written = log_traceback(exc)
+    where = f"the full traceback is in {written}" if written else "no log could be written"
+    _say(
+        f"internal error ({type(exc).__name__}), a bug in veriscan: {where}; "
+        "what was committed before it is kept"
+    )
+    return INTERNAL_ERROR
+
+
+def guarded(command: Callable[..., Any]) -> int:
+    """Run a Click/Typer command and map every way it can end to the documented exit code."""
+    import click
+
+    try:
+        rv = command(standalone_mode=False)
+    except click.exceptions.Abort as exc:  # Ctrl-C or end of input at a prompt
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            return _interrupted()
+        _say("aborted")
+        return 2
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return _interrupted() if exc.exit_code == INTERRUPTED else exc.exit_code
+    except KeyboardInterrupt:
+        return _interrupted()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:
+        return _internal_error(exc)
+    if rv == INTERRUPTED:
+        return _interrupted()
+    return rv if isinstance(rv, int) else 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        from veriscan.cli.app import app
+
+        code = guarded(app)
+    except KeyboardInterrupt:
+        code = _interrupted()
+    except Exception as exc:  # an import that fails is a broken installation: still one line
+        code = _internal_error(exc)
+    sys.exit(code)

@@ -1,0 +1,114 @@
+"""Ctrl-C on a real `veriscan` process: exit 130 within 2 s with one line saying where it stopped,
+at any moment (imports, pool start-up, mid-run), and a re-run ends where an uninterrupted run ends.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from support.cli_runs import (
+    Ended,
+    init_case,
+    interrupt,
+    make_text_evidence,
+    message_lines,
+    query,
+    snapshot,
+    start,
+    wait_until,
+)
+from veriscan.cli.app import app
+
+FILES = 250
+ENV = {"VERISCAN_UNIT_FILES": "5"}  # many small units: commits land all through the run
+LIMIT_S = 2.0
+TRIES = 3  # the 2 s bound is measured on a shared, loaded machine: one slow try may be noise
+
+
+def assert_clean_interrupt(ended: Ended, label: str) -> str:
+    assert ended.rc == 130, ended.stderr
+    assert "Traceback" not in ended.stderr and "Error" not in ended.stderr, ended.stderr
+    lines = message_lines(ended.stderr, label)
+    assert len(lines) == 1, ended.stderr
+    assert "run the same command again" in lines[0]
+    return lines[0]
+
+
+def within_limit(run_once: callable) -> list[float]:  # type: ignore[valid-type]
+    """Every try must end cleanly; at least one within LIMIT_S (all, on an idle machine)."""
+    seen: list[float] = []
+    for _ in range(TRIES):
+        seen.append(run_once())
+        if seen[-1] <= LIMIT_S:
+            return seen
+    pytest.fail(f"exit took {seen} s after SIGINT, more than {LIMIT_S} s each time")
+
+
+def test_ctrl_c_during_start_up(tmp_path: Path) -> None:
+    src = make_text_evidence(tmp_path / "ev", 20)
+
+    def once() -> float:
+        proc = start("scan", str(src), "--case", str(tmp_path / "case"))
+        time.sleep(0.5)  # Python runs, importing veriscan (a signal before it starts kills it)
+        ended = interrupt(proc)
+        assert_clean_interrupt(ended, "ev")
+        return ended.after_signal_s
+
+    within_limit(once)
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_pool_start_and_mid_run_then_resume(tmp_path: Path) -> None:
+    src = make_text_evidence(tmp_path / "ev", FILES)
+    clean = init_case(tmp_path / "clean")
+    done = CliRunner().invoke(app, ["add", str(clean), str(src), "--label", "p", "-j", "2"])
+    assert done.exit_code == 0, done.output
+
+    case = init_case(tmp_path / "case")
+    db = case / "case.db"
+    add = ("add", str(case), str(src), "--label", "p", "-j", "2")
+
+    def at_pool_start() -> float:
+        # the run row is written just before the first unit starts the worker pool
+        runs = query(db, "select count(*) from runs")
+        proc = start(*add, env=ENV)
+        assert wait_until(lambda: query(db, "select count(*) from runs") > runs, proc, 120)
+        ended = interrupt(proc)
+        assert_clean_interrupt(ended, "p")
+        return ended.after_signal_s
+
+    within_limit(at_pool_start)
+
+    def mid_run() -> float:
+        before = query(db, "select count(*) from locations")
+        proc = start(*add, env=ENV)
+        wait_until(lambda: query(db, "select count(*) from locations") > before, proc, 120)
+        ended = interrupt(proc)
+        line = assert_clean_interrupt(ended, "p")
+        stored = query(db, "select count(*) from locations")
+        assert stored < FILES, "the run ended before the signal: make the evidence larger"
+        assert f"{stored} locations of 'p' are in the case" in line
+        return ended.after_signal_s
+
+    within_limit(mid_run)
+
+    proc = start(*add, env=ENV)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err.decode()
+    assert snapshot(db) == snapshot(clean / "case.db")
+    statuses = {row for row in _statuses(db)}
+    assert statuses == {"interrupted", "completed"}
+
+
+def _statuses(db: Path) -> list[str]:
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    try:
+        return [r[0] for r in con.execute("select status from runs order by id")]
+    finally:
+        con.close()
