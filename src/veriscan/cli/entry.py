@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import threading
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ CASE_LOG = Path("logs") / "veriscan.log"
 class _State:
     case: Path | None = None
     interrupt_reported = False
+    sigint = False
 
 
 _state = _State()
@@ -95,33 +97,34 @@ def _internal_error(exc: BaseException) -> int:
     return INTERNAL_ERROR
 
 
-def guarded(command: Callable[..., Any]) -> int:
-    """Run a Click/Typer command and map every way it can end to the documented exit code."""
-    import click
+def _on_sigint(signum: int, frame: Any) -> None:
+    _state.sigint = True
+    raise KeyboardInterrupt
 
+
+def guarded(command: Callable[[], Any]) -> int:
+    """Run the Typer app (standalone: it prints usage errors itself and ends in SystemExit) and
+    map every other way it can end to the documented exit code. Typer turns Ctrl-C into an exit
+    (130, or 1 with "Aborted!" in older releases): the SIGINT flag tells them apart."""
+    import signal
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _on_sigint) if main_thread else None
     try:
-        rv = command(standalone_mode=False)
-    except click.exceptions.Abort as exc:  # Ctrl-C or end of input at a prompt
-        if isinstance(exc.__context__, KeyboardInterrupt):
-            return _interrupted()
-        _say("aborted")
-        return 2
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return _interrupted() if exc.exit_code == INTERRUPTED else exc.exit_code
-    except KeyboardInterrupt:
-        return _interrupted()
+        command()
+        code = 0
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    except BrokenPipeError:
-        return 1
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except KeyboardInterrupt:
+        code = INTERRUPTED
     except Exception as exc:
         return _internal_error(exc)
-    if rv == INTERRUPTED:
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
+    if code == INTERRUPTED or (_state.sigint and code == 1):
         return _interrupted()
-    return rv if isinstance(rv, int) else 0
+    return code
 
 
 def main() -> None:

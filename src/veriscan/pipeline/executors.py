@@ -182,11 +182,21 @@ class LocalPoolExecutor(Executor):
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def abort(self) -> None:
-        """Workers are killed rather than awaited: a unit can take many seconds."""
+        """Workers are killed rather than awaited: a unit can take many seconds.
+
+        A worker killed while sending its result leaves a partial message that the pool's reader
+        thread would wait on for ever; with every worker gone, closing this process's end of the
+        result pipe turns that wait into end-of-file, and the pool winds down as for a crash."""
         workers = list((getattr(self._pool, "_processes", None) or {}).values())
         for proc in workers:
             if proc.is_alive():
                 proc.kill()
+        for proc in workers:
+            proc.join(5.0)
+        results = getattr(self._pool, "_result_queue", None)
+        writer = getattr(results, "_writer", None)
+        if writer is not None and not any(proc.is_alive() for proc in workers):
+            writer.close()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 

@@ -7,6 +7,7 @@ wholly committed or absent: that is what makes an interrupted ingest resumable.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -468,10 +469,8 @@ def _undo_init(root: Path, made: bool) -> None:
     for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", DB_URL_NAME):
         (root / name).unlink(missing_ok=True)
     if made:
-        try:
+        with contextlib.suppress(OSError):  # not empty: something else is in it, keep it
             root.rmdir()
-        except OSError:
-            pass
 
 
 def _insert_ignore(conn: Connection, table: Any) -> Any:
