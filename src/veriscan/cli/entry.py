@@ -53,7 +53,7 @@ def _say(message: str) -> None:
 
 def _interrupted() -> int:
     if not _state.interrupt_reported:
-        _say("interrupted: nothing more was written; run the same command again to resume")
+        _say("interrupted: what was committed is kept; run the same command again to resume")
     return INTERRUPTED
 
 

@@ -76,7 +76,7 @@ def test_usage_error_is_2_and_ctrl_c_is_130_with_one_line(
     assert run(monkeypatch, "version") == 130
     err = capsys.readouterr().err
     assert err.strip().splitlines() == [
-        "interrupted: nothing more was written; run the same command again to resume"
+        "interrupted: what was committed is kept; run the same command again to resume"
     ]
 
 
