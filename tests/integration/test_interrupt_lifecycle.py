@@ -4,9 +4,13 @@ at any moment (imports, pool start-up, mid-run), and a re-run ends where an unin
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -23,6 +27,8 @@ from support.cli_runs import (
     wait_until,
 )
 from veriscan.cli.app import app
+from veriscan.pipeline import ingest as ingest_module
+from veriscan.store.case import Case
 
 FILES = 250
 ENV = {"VERISCAN_UNIT_FILES": "5"}  # many small units: commits land all through the run
@@ -101,8 +107,42 @@ def test_ctrl_c_at_pool_start_and_mid_run_then_resume(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err.decode()
     assert snapshot(db) == snapshot(clean / "case.db")
+    assert export(case) == export(clean)
     statuses = _statuses(db)
     assert set(statuses) == {"interrupted", "completed"} and statuses[-1] == "completed"
+
+
+def export(case: Path) -> list[dict[str, object]]:
+    done = CliRunner().invoke(app, ["export", "jsonl", str(case)])
+    assert done.exit_code == 0, done.output
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def test_ctrl_c_during_the_closing_steps_finishes_them_then_exits_130(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once every unit is in, the short closing steps finish (the evidence is complete) and the
+    command still answers Ctrl-C with 130 and one line, before matching and the report."""
+    src = make_text_evidence(tmp_path / "ev", 10)
+    case = init_case(tmp_path / "case")
+    real = ingest_module.refresh_groups
+
+    def interrupted_groups(*args: Any) -> int:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C lands during a closing step
+        return real(*args)
+
+    monkeypatch.setattr(ingest_module, "refresh_groups", interrupted_groups)
+    done = CliRunner().invoke(
+        app, ["add", str(case), str(src), "--label", "p", "--executor", "inline"]
+    )
+    assert done.exit_code == 130, done.output
+    lines = message_lines(done.output, "p")
+    assert len(lines) == 1 and "interrupted after the ingest completed" in lines[0], done.output
+    opened = Case.open(case)
+    (evidence,) = opened.evidence("p")
+    opened.close()
+    assert evidence.completed_at is not None
+    assert _statuses(case / "case.db") == ["completed"]
 
 
 def _statuses(db: Path) -> list[str]:
