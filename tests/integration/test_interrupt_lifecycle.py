@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from support.cli_runs import (
     Ended,
+    ctrl_c_on_a_terminal,
     init_case,
     interrupt,
     make_text_evidence,
@@ -110,6 +111,29 @@ def test_ctrl_c_at_pool_start_and_mid_run_then_resume(tmp_path: Path) -> None:
     assert export(case) == export(clean)
     statuses = _statuses(db)
     assert set(statuses) == {"interrupted", "completed"} and statuses[-1] == "completed"
+
+
+def test_ctrl_c_typed_on_a_terminal_mid_run(tmp_path: Path) -> None:
+    """As an examiner does it: ^C on a terminal while the progress bar runs."""
+    src = make_text_evidence(tmp_path / "ev", FILES)
+    case = init_case(tmp_path / "case")
+    db = case / "case.db"
+    args = ["add", str(case), str(src), "--label", "p", "-j", "2"]
+
+    def once() -> float:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("VERISCAN_UNIT_FILES", "5")
+            before = query(db, "select count(*) from locations")
+            ended = ctrl_c_on_a_terminal(
+                args, lambda: query(db, "select count(*) from locations") > before
+            )
+        assert ended.rc == 130, ended.stderr
+        assert "Traceback" not in ended.stderr
+        assert ended.stderr.count("interrupted:") == 1, ended.stderr
+        assert "run the same command again to resume" in ended.stderr
+        return ended.after_signal_s
+
+    within_limit(once)
 
 
 def export(case: Path) -> list[dict[str, object]]:

@@ -57,6 +57,37 @@ def interrupt(proc: subprocess.Popen[bytes]) -> Ended:
     return Ended(proc.returncode, out.decode(), err.decode(), time.monotonic() - sent)
 
 
+def ctrl_c_on_a_terminal(args: list[str], ready: Callable[[], bool]) -> Ended:
+    """Run on a pseudo-terminal (the Rich progress bar is drawn) and type Ctrl-C once ``ready``:
+    the terminal itself sends SIGINT to the foreground process group."""
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: becomes veriscan at once
+        os.execv(sys.executable, [sys.executable, "-m", "veriscan", *args])
+    output = b""
+    sent: float | None = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if sent is None and ready():
+            os.write(fd, b"\x03")
+            sent = time.monotonic()
+        if select.select([fd], [], [], 0.02)[0]:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # the terminal closed: the process has ended
+                break
+            if not data:
+                break
+            output += data
+    _, status = os.waitpid(pid, 0)
+    ended = time.monotonic()
+    os.close(fd)
+    text = output.decode("utf-8", "replace")
+    return Ended(os.waitstatus_to_exitcode(status), text, text, ended - (sent or ended))
+
+
 def query(db: Path, sql: str) -> int:
     """A count from a case another process is writing; 0 while the table is not there yet."""
     if not db.is_file():
