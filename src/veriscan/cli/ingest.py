@@ -165,7 +165,7 @@ def run_ingest(
 ) -> IngestReport:
     """Ingest under the label's lock: a second run of the same label refuses at once."""
     try:
-        with ingest_lock(case.root, label):
+        with ingest_lock(case.root, label, case.engine):
             return _locked_ingest(case, prepared, label, custodian, settings, executor, verify)
     except LockHeldError as exc:
         fail(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from veriscan.store.case import Case
 from veriscan.store.locks import LockHeldError, ingest_lock, lock_path
 
 
@@ -50,3 +52,28 @@ def test_any_label_names_a_file_inside_the_locks_folder(tmp_path: Path, label: s
     with ingest_lock(tmp_path, label):
         assert path.stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "locks").stat().st_mode & 0o777 == 0o700
+
+
+def test_team_store_lock_holds_across_case_folders(tmp_path: Path, pg_url: str) -> None:
+    """Two machines whose case folders do not share locks, one database: the advisory lock
+    refuses the second and names the first; other labels and other cases are not blocked."""
+    first = Case.init(tmp_path / "one", "n", "e", db_url=pg_url)
+    other_machine = tmp_path / "two"
+    other_machine.mkdir()
+    shutil.copy(tmp_path / "one" / "database.url", other_machine / "database.url")
+    second = Case.open(other_machine)
+    try:
+        with ingest_lock(first.root, "phone", first.engine):
+            with (
+                pytest.raises(LockHeldError) as caught,
+                ingest_lock(second.root, "phone", second.engine),
+            ):
+                pass
+            assert f"pid {os.getpid()}" in caught.value.holder
+            with ingest_lock(second.root, "laptop", second.engine):
+                pass
+        with ingest_lock(second.root, "phone", second.engine):  # released: a resume gets it
+            pass
+    finally:
+        first.close()
+        second.close()
