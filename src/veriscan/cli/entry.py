@@ -54,7 +54,17 @@ def _say(message: str) -> None:
 def _interrupted() -> int:
     if not _state.interrupt_reported:
         _say("interrupted: what was committed is kept; run the same command again to resume")
+    _forget_unhandled_interrupt()
     return INTERRUPTED
+
+
+def _forget_unhandled_interrupt() -> None:
+    """A Ctrl-C that lands inside code run by ``eval``/``exec`` of a string (``namedtuple`` does
+    it, numba's import hundreds of times) marks the interrupt as unhandled even once caught, and
+    under ``python -m veriscan`` CPython then ends the process by SIGINT instead of with our exit
+    code. Each such evaluation clears the mark before it runs (``run_eval_code_obj``), so a
+    harmless one does."""
+    exec("pass")
 
 
 def log_traceback(exc: BaseException) -> Path | None:
@@ -87,7 +97,22 @@ def _write_log(text: str) -> Path | None:
         return None
 
 
+def _from_ctrl_c(exc: BaseException) -> bool:
+    """Python wraps some exceptions (a Ctrl-C inside ``__set_name__`` while a class is built
+    becomes a RuntimeError): an error caused by Ctrl-C is an interrupt, not a bug."""
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        if isinstance(link, KeyboardInterrupt):
+            return True
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return False
+
+
 def _internal_error(exc: BaseException) -> int:
+    if _from_ctrl_c(exc):
+        return _interrupted()
     written = log_traceback(exc)
     where = f"the full traceback is in {written}" if written else "no log could be written"
     _say(

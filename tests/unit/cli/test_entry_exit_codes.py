@@ -3,6 +3,7 @@ terminal and the traceback in the case's log (or a private temp file when no cas
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -98,3 +99,31 @@ def test_the_installed_entry_point_maps_a_crash_to_3(tmp_path: Path) -> None:
     assert done.returncode == 3, done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert "KeyError" in (case / "logs" / "veriscan.log").read_text()
+
+
+def test_ctrl_c_inside_evaluated_code_still_exits_130(tmp_path: Path) -> None:
+    """numba's import evaluates hundreds of strings; a Ctrl-C caught after landing in one must
+    not turn the exit into death by SIGINT (-2), nor a class built around it into a crash. Run
+    with ``-m``, as ``python -m veriscan`` is: only that path lets CPython act on the mark."""
+    (tmp_path / "evaluated_ctrl_c.py").write_text(
+        "import os, signal, sys\n"
+        "from veriscan.cli.entry import guarded\n"
+        "def command():\n"
+        "    eval('os.kill(os.getpid(), signal.SIGINT) or sum(range(10**7))')\n"
+        "sys.exit(guarded(command))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    done = subprocess.run(
+        [sys.executable, "-m", "evaluated_ctrl_c"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "interrupted: what was committed is kept; run the same command again to resume"
+    ]
+    wrapped = RuntimeError("Error calling __set_name__")
+    wrapped.__cause__ = KeyboardInterrupt()
+    assert entry._internal_error(wrapped) == 130
