@@ -1,7 +1,7 @@
 """The `veriscan` process: exit codes, Ctrl-C and crashes handled in one place.
 
 This module imports only the standard library at the top, so Ctrl-C while the heavy imports run
-(numba, PIL, the analyzers: seconds on a cold machine) is handled like any other interrupt.
+(numba, PIL, the analyzers: seconds on a cold machine) ends the process at once with 130 too.
 
 Exit codes: 0 ok; 1 completed, but some files had problems; 2 usage or setup error; 3 internal
 error (a bug: the traceback goes to a log file, never to the terminal); 130 interrupted.
@@ -152,14 +152,23 @@ def guarded(command: Callable[[], Any]) -> int:
     return code
 
 
+def _stop_while_starting(signum: int, frame: Any) -> None:
+    """Ctrl-C while the modules load: nothing is written yet and no process started, so the
+    exit is immediate. An exception there is not safe: C extensions (numba's) print their own
+    traceback when an import they run is interrupted."""
+    _interrupted()
+    os._exit(INTERRUPTED)
+
+
 def main() -> None:
     """Console-script entry point."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, _stop_while_starting)
     try:
         from veriscan.cli.app import app
-
-        code = guarded(app)
-    except KeyboardInterrupt:
-        code = _interrupted()
-    except Exception as exc:  # an import that fails is a broken installation: still one line
-        code = _internal_error(exc)
-    sys.exit(code)
+    except Exception as exc:  # a failing import is a broken installation: still one line
+        sys.exit(_internal_error(exc))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    sys.exit(guarded(app))
