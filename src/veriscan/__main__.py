@@ -1,3 +1,3 @@
-from veriscan.cli.app import main
+from veriscan.cli.entry import main
 
 main()

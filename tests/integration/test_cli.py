@@ -106,7 +106,7 @@ def test_scan_one_shot_and_rerun(tmp_path: Path, small_evidence: Path) -> None:
     assert (case / "report.html").is_file()
     assert str(case / "report.html") in text
     code, text = invoke("scan", str(small_evidence), "--case", str(case))
-    assert code == 0, text  # nothing left to do, no new problems
+    assert code == 1, text  # nothing left to do, but the evidence holds problems (issue 15)
     assert "0 locations stored" in text
 
 

@@ -72,7 +72,7 @@ def test_scan_reports_exactly_the_listed_files(tmp_path: Path, demo: Path) -> No
         "this line is bad,,,,\n"
     )
     code, text = invoke("lists", "import", str(lst), "--name", "known", "--source", "unit test")
-    assert code == 0, text
+    assert code == 1, text  # imported, but a bad line: exit 1 (issue 15, item 16)
     assert "1 bad lines" in text
     before = _fingerprint(demo)
     case = tmp_path / "case"

@@ -1,7 +1,8 @@
 """The `veriscan` command.
 
 Exit codes: 0 ok; 1 completed but some files had problems; 2 usage or setup error (one line on
-stderr, no traceback); 130 interrupted (re-run the same command to resume).
+stderr, no traceback); 3 internal error (one line; the traceback goes to a log file); 130
+interrupted (re-run the same command to resume). `veriscan.cli.entry` maps every ending to them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from veriscan import __version__
 from veriscan.cli.common import audit_export, err, fail, open_case, out
 from veriscan.cli.detector import detector_app
 from veriscan.cli.disk import VerifyOpt, verify_image_cmd
+from veriscan.cli.entry import guarded, remember_case
 from veriscan.cli.exports import export_hashes_cmd, export_vics_cmd, match_cmd
 from veriscan.cli.ingest import (
     AddressOpt,
@@ -34,7 +36,9 @@ from veriscan.cli.ingest import (
     PromptsOpt,
     SkipOpt,
     WorkersOpt,
+    exit_code,
     match_after_ingest,
+    prepare_ingest,
     print_report,
     run_ingest,
     scan_settings,
@@ -117,10 +121,11 @@ def add(
         detector_stage=detector_stage,
     )
     case = open_case(case_dir)
-    report = run_ingest(case, source, label, custodian, settings, executor, verify)
+    prepared = prepare_ingest(source, settings, executor)
+    report = run_ingest(case, prepared, label, custodian, settings, executor, verify)
     print_report(report)
     match_after_ingest(case_dir, settings, lists, library)
-    raise typer.Exit(1 if report.problems else 0)
+    raise typer.Exit(exit_code(report))
 
 
 @app.command()
@@ -159,6 +164,7 @@ def scan(
         ray_address=address,
         detector_stage=detector_stage,
     )
+    prepared = prepare_ingest(source, settings, executor)  # before a case is created
     if is_case(case_dir):
         case = open_case(case_dir)
     else:
@@ -167,14 +173,15 @@ def scan(
             case = Case.init(case_dir, case_dir.name, who, db_url=db)
         except CaseError as exc:
             fail(str(exc))
+        remember_case(case.root)
     report = run_ingest(
-        case, source, label or source.resolve().name, custodian, settings, executor, verify
+        case, prepared, label or source.resolve().name, custodian, settings, executor, verify
     )
     print_report(report)
     match_after_ingest(case_dir, settings, lists, library)
     path = _write_report(case, case_dir / "report.html", thumbnails=False)
     out.print(f"report: {path}", highlight=False, markup=False)
-    raise typer.Exit(1 if report.problems else 0)
+    raise typer.Exit(exit_code(report))
 
 
 @app.command()
@@ -347,4 +354,5 @@ def version() -> None:
 
 
 def main() -> None:
-    app()
+    """Kept for installs whose console script still names this function."""
+    sys.exit(guarded(app))

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from veriscan.cli.entry import remember_case
 from veriscan.store.case import Case, CaseError
 
 out = Console(soft_wrap=True)
@@ -16,15 +17,18 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str) -> NoReturn:
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+    """One line, whatever a library's message holds (drivers write several)."""
+    err.print(f"[red]error:[/red] {escape(' '.join(message.split()))}", highlight=False)
     raise typer.Exit(2)
 
 
 def open_case(path: Path) -> Case:
     try:
-        return Case.open(path)
+        case = Case.open(path)
     except CaseError as exc:
         fail(str(exc))
+    remember_case(case.root)
+    return case
 
 
 def audit_export(case: Case, fmt: str, target: str, **details: object) -> None:

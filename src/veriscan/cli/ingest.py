@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.exc import IntegrityError
 
 from veriscan.cli.common import err, fail, out
 from veriscan.cli.disk import verify_for_case
+from veriscan.cli.entry import interrupt_reported, log_traceback
 from veriscan.cli.lists import library_for, run_matching
 from veriscan.cli.progress import ScanProgress
-from veriscan.pipeline.ingest import IngestReport, ingest, prepare_analyzers
+from veriscan.pipeline.ingest import IngestInterrupted, IngestReport, ingest, prepare_analyzers
 from veriscan.pipeline.ray_executor import ExecutorError
 from veriscan.plugins import PluginError, Registry, load_registry
 from veriscan.settings import Settings, SettingsError, load_settings
 from veriscan.sources.base import EvidenceSource, SourceError
 from veriscan.store.case import Case
+from veriscan.store.locks import LockHeldError, ingest_lock
+
+EXECUTORS = ("local", "auto", "inline", "ray")
 
 PdqOpt = Annotated[
     str | None, typer.Option("--pdq", help="PDQ decode: 'fast' (JPEG draft >=512 px) or 'exact'.")
@@ -128,21 +134,67 @@ def source_for(registry: Registry, path: Path, settings: Settings) -> EvidenceSo
     fail(f"no evidence source can read {path} (symlink, device or unsupported type)")
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What an ingest needs, checked before anything is written (a case included)."""
+
+    registry: Registry
+    source: EvidenceSource
+
+
+def prepare_ingest(source_path: Path, settings: Settings, executor: str) -> Prepared:
+    """Fail with a usage error on a bad skip list, detector model, executor name or source."""
+    if executor not in EXECUTORS:
+        fail(f"--executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
+    registry = registry_or_fail()
+    try:
+        prepare_analyzers(registry, settings)
+    except SettingsError as exc:
+        fail(str(exc))
+    return Prepared(registry, source_for(registry, source_path, settings))
+
+
 def run_ingest(
     case: Case,
-    source_path: Path,
+    prepared: Prepared,
     label: str,
     custodian: str | None,
     settings: Settings,
     executor: str,
     verify: bool = False,
 ) -> IngestReport:
-    registry = registry_or_fail()
-    try:  # before anything is written: a bad skip list or detector model stops here
-        prepare_analyzers(registry, settings)
-    except SettingsError as exc:
-        fail(str(exc))
-    source = source_for(registry, source_path, settings)
+    """Ingest under the label's lock: a second run of the same label refuses at once."""
+    try:
+        with ingest_lock(case.root, label, case.engine):
+            return _locked_ingest(case, prepared, label, custodian, settings, executor, verify)
+    except LockHeldError as exc:
+        fail(
+            f"evidence {label!r} is being ingested into this case by another veriscan run "
+            f"({exc.holder}); wait for it to end, then run the same command to resume"
+        )
+    except IntegrityError as exc:
+        logged = log_traceback(exc)
+        fail(
+            f"the case refused a duplicate record while ingesting {label!r} ({_constraint(exc)}): "
+            "if another veriscan run was writing this evidence, run the same command again to "
+            f"resume; otherwise it is a bug (details in {logged or 'no log: not writable'})"
+        )
+    except KeyboardInterrupt as exc:
+        err.print(_where_stopped(case, label, exc), markup=False, highlight=False)
+        interrupt_reported()
+        raise typer.Exit(130) from None
+
+
+def _locked_ingest(
+    case: Case,
+    prepared: Prepared,
+    label: str,
+    custodian: str | None,
+    settings: Settings,
+    executor: str,
+    verify: bool,
+) -> IngestReport:
+    source = prepared.source
     existing = case.evidence(label)
     if existing:
         evidence = existing[0]
@@ -167,7 +219,7 @@ def run_ingest(
                 case,
                 evidence,
                 source,
-                registry,
+                prepared.registry,
                 settings,
                 command=command,
                 executor=executor,
@@ -175,9 +227,29 @@ def run_ingest(
             )
     except (SourceError, SettingsError, ExecutorError) as exc:
         fail(str(exc))
-    except KeyboardInterrupt:
-        err.print("interrupted: run the same command again to resume")
-        raise typer.Exit(130) from None
+
+
+def _constraint(exc: IntegrityError) -> str:
+    """The database's own words name the constraint; the statement and values stay out."""
+    text = str(exc.orig or exc).strip().splitlines()
+    return text[0][:200] if text else "a unique constraint"
+
+
+def _where_stopped(case: Case, label: str, exc: KeyboardInterrupt) -> str:
+    report = exc.report if isinstance(exc, IngestInterrupted) else None
+    try:
+        rows = case.evidence(label)
+        stored = case.count("locations", evidence_id=rows[0].id) if rows else 0
+    except Exception:  # the line must come out even if the database is what got interrupted
+        stored = -1
+    held = f"{stored} locations of {label!r} are in the case" if stored >= 0 else "the case keeps"
+    if report is not None and report.status == "completed":
+        return (
+            f"interrupted after the ingest completed ({held}); run the same command again "
+            "to finish the steps after it"
+        )
+    this_run = f", {report.locations} committed by this run" if report is not None else ""
+    return f"interrupted: {held}{this_run}; run the same command again to resume"
 
 
 def print_report(report: IngestReport) -> None:
@@ -190,6 +262,13 @@ def print_report(report: IngestReport) -> None:
         highlight=False,
         markup=False,
     )
+    if report.problems_in_evidence != report.problems:
+        out.print(
+            f"{report.label}: {report.problems_in_evidence} problems recorded on this evidence "
+            "over all runs",
+            highlight=False,
+            markup=False,
+        )
     if report.acquisition_hash:
         out.print(f"acquisition hash: {report.acquisition_hash}", highlight=False, markup=False)
     stage = report.detector
@@ -201,6 +280,12 @@ def print_report(report: IngestReport) -> None:
             highlight=False,
             markup=False,
         )
+
+
+def exit_code(report: IngestReport) -> int:
+    """1 when the evidence holds problems, from this run or an earlier one: a resumed run that
+    finds everything committed answers as the uninterrupted run did."""
+    return 1 if report.problems or report.problems_in_evidence else 0
 
 
 def match_after_ingest(

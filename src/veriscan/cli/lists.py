@@ -131,17 +131,18 @@ def lists_import(
         report = lib.import_list(path, options, replace=replace)
     except LibraryError as exc:
         fail(str(exc))
+    bad = report.meta.counts.get("bad_lines", 0)
     if not report.changed:
         out.print(f"{name}: unchanged (same file and options already imported)", markup=False)
-        return
+        raise typer.Exit(1 if bad else 0)  # the same answer as the import it repeats
     out.print(_meta_line(report.meta), markup=False, highlight=False)
     for line, reason in report.first_bad:
         err.print(f"  line {line}: {reason}", markup=False, highlight=False)
-    bad = report.meta.counts.get("bad_lines", 0)
     if bad:
         err.print(
             f"{bad} bad lines, all listed in {lib.root / name / 'bad-lines.tsv'}", markup=False
         )
+        raise typer.Exit(1)  # imported, with problems: exit 1 as for a scan
 
 
 @lists_app.command("ls")

@@ -59,8 +59,8 @@ class ScanProgress:
     ) -> None:
         if self._rich is not None:
             self._rich.stop()
-        else:
-            self._log(final=True)
+        elif exc_type is None or not issubclass(exc_type, KeyboardInterrupt):
+            self._log(final=True)  # after Ctrl-C, one line says where the run stopped
 
     def set_total(self, files: int, nbytes: int) -> None:
         with self._lock:

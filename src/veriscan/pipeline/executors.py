@@ -22,6 +22,7 @@ U = TypeVar("U")
 R = TypeVar("R")
 T = TypeVar("T")
 Batch = dict[str, np.ndarray]
+POLL_S = 0.1
 
 
 class Executor(ABC):
@@ -29,12 +30,23 @@ class Executor(ABC):
 
     @abstractmethod
     def map_unordered(
-        self, fn: Callable[[U], R], units: Iterable[U], window: int
-    ) -> Iterator[R]: ...
+        self,
+        fn: Callable[[U], R],
+        units: Iterable[U],
+        window: int,
+        stop: Callable[[], None] = lambda: None,
+    ) -> Iterator[R]:
+        """``stop`` runs between units and every POLL_S while waiting: an exception it raises
+        (Ctrl-C) ends the map without waiting for the units in flight."""
 
     @abstractmethod
     def close(self) -> None:
-        """Release workers; called on normal exit and on interruption."""
+        """Release workers once their work is done."""
+
+    def abort(self) -> None:
+        """Release workers now, dropping the units in flight (interruption, error): nothing a
+        worker holds is committed, so a re-run does those units again."""
+        self.close()
 
     def gpus(self) -> int:
         """GPUs the workers can use: the detector batch stage pays for its extra pass only there."""
@@ -70,14 +82,17 @@ def windowed(
     submit: Callable[[U], T],
     first_done: Callable[[list[T]], tuple[list[T], list[T]]],
     result: Callable[[T], R],
+    stop: Callable[[], None] = lambda: None,
 ) -> Iterator[R]:
     """At most ``window`` units in flight, results as they complete: memory stays bounded however
-    many units a source yields. Shared by every executor that hands units to other processes."""
+    many units a source yields. Shared by every executor that hands units to other processes.
+    ``first_done`` waits at most POLL_S, so ``stop`` is consulted while long units run."""
     pending: list[T] = []
     source = iter(units)
     exhausted = False
     while True:
         while not exhausted and len(pending) < window:
+            stop()
             try:
                 unit = next(source)
             except StopIteration:
@@ -86,6 +101,7 @@ def windowed(
             pending.append(submit(unit))
         if not pending:
             return
+        stop()
         done, pending = first_done(pending)
         for handle in done:
             yield result(handle)
@@ -94,8 +110,15 @@ def windowed(
 class InlineExecutor(Executor):
     id = "inline"
 
-    def map_unordered(self, fn: Callable[[U], R], units: Iterable[U], window: int) -> Iterator[R]:
+    def map_unordered(
+        self,
+        fn: Callable[[U], R],
+        units: Iterable[U],
+        window: int,
+        stop: Callable[[], None] = lambda: None,
+    ) -> Iterator[R]:
         for unit in units:
+            stop()
             yield fn(unit)
 
     def close(self) -> None:
@@ -132,16 +155,48 @@ class LocalPoolExecutor(Executor):
             initargs=(os.getpid(),),
         )
 
-    def map_unordered(self, fn: Callable[[U], R], units: Iterable[U], window: int) -> Iterator[R]:
+    def map_unordered(
+        self,
+        fn: Callable[[U], R],
+        units: Iterable[U],
+        window: int,
+        stop: Callable[[], None] = lambda: None,
+    ) -> Iterator[R]:
         def first_done(pending: list[Future[R]]) -> tuple[list[Future[R]], list[Future[R]]]:
-            done, rest = wait(pending, return_when=FIRST_COMPLETED)
+            done, rest = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
             return list(done), list(rest)
 
-        return windowed(
-            units, window, lambda unit: self._pool.submit(fn, unit), first_done, Future.result
-        )
+        def submit(unit: U) -> Future[R]:
+            # Workers (and the forkserver) are forked here: with SIGINT blocked they inherit the
+            # mask, so a terminal's Ctrl-C, sent to the whole process group, never reaches them
+            # half-started (that broke the pool); the coordinator gets it once unblocked.
+            old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                return self._pool.submit(fn, unit)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+        return windowed(units, window, submit, first_done, Future.result, stop)
 
     def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def abort(self) -> None:
+        """Workers are killed rather than awaited: a unit can take many seconds.
+
+        A worker killed while sending its result leaves a partial message that the pool's reader
+        thread would wait on for ever; with every worker gone, closing this process's end of the
+        result pipe turns that wait into end-of-file, and the pool winds down as for a crash."""
+        workers = list((getattr(self._pool, "_processes", None) or {}).values())
+        for proc in workers:
+            if proc.is_alive():
+                proc.kill()
+        for proc in workers:
+            proc.join(5.0)
+        results = getattr(self._pool, "_result_queue", None)
+        writer = getattr(results, "_writer", None)
+        if writer is not None and not any(proc.is_alive() for proc in workers):
+            writer.close()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sqlalchemy import func, or_, select
+
 from veriscan import __version__
 from veriscan.analyzers.base import Analyzer
 from veriscan.matching.groups import refresh_groups
@@ -26,6 +28,7 @@ from veriscan.pipeline.process import process_unit
 from veriscan.plugins import Registry
 from veriscan.settings import Settings, SettingsError
 from veriscan.sources.base import EvidenceSource
+from veriscan.store import schema
 from veriscan.store.case import Case, EvidenceRow
 from veriscan.toolchain.refresh import refresh_toolchain
 
@@ -62,6 +65,15 @@ class IngestReport:
     groups: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     detector: StageReport = field(default_factory=StageReport)
+    problems_in_evidence: int = 0
+
+
+class IngestInterrupted(KeyboardInterrupt):
+    """Ctrl-C ended the ingest; ``report`` says how far it got (what is committed stays)."""
+
+    def __init__(self, report: IngestReport) -> None:
+        super().__init__()
+        self.report = report
 
 
 class DeferredInterrupt:
@@ -69,7 +81,9 @@ class DeferredInterrupt:
 
     A KeyboardInterrupt raised inside a database commit can leave the connection unusable, and the
     run record then cannot be closed; deferring it to the next unit boundary keeps every commit
-    whole. Only the main thread can own signal handlers; elsewhere Ctrl-C behaves as usual.
+    whole. The executor polls ``check`` while it waits, so the run still stops within a fraction
+    of a second however long a unit takes. Only the main thread can own signal handlers; elsewhere
+    Ctrl-C behaves as usual.
     """
 
     def __init__(self) -> None:
@@ -167,11 +181,14 @@ def ingest(
     try:
         stage = resolve_stage(settings.detector_stage, pool.gpus())
         settings = settings.replace(detector_stage=stage)
-        return _ingest(
+        report = _ingest(
             case, evidence, source, registry, settings, command, pool, progress or NullProgress()
         )
-    finally:
-        pool.close()
+    except BaseException:
+        pool.abort()
+        raise
+    pool.close()
+    return report
 
 
 def _ingest(
@@ -220,10 +237,10 @@ def _ingest(
 
     stop = threading.Event()
     threading.Thread(target=_estimate, args=(source, progress, stop), daemon=True).start()
-    try:
-        window = settings.effective_workers * 2
-        with DeferredInterrupt() as interrupt:
-            for result in pool.map_unordered(process_unit, units(), window):
+    with DeferredInterrupt() as interrupt:
+        try:
+            window = settings.effective_workers * 2
+            for result in pool.map_unordered(process_unit, units(), window, interrupt.check):
                 _commit(case, evidence, run_id, result, report, progress)
                 interrupt.check()
             if "detector" in versions:
@@ -236,26 +253,52 @@ def _ingest(
             toolchain = refresh_toolchain(case)
             report.groups = refresh_groups(case)
             report.links, report.installs = toolchain.links, toolchain.installs
+            report.problems_in_evidence = problems_on_evidence(case, evidence.id)
             report.status = "completed"
-    except BaseException:
-        report.status = "interrupted"
-        raise
-    finally:
-        stop.set()
-        report.seconds = time.monotonic() - started
-        report.counts = {
-            "files_seen": stats.items_seen,
-            "files_skipped": stats.items_skipped,
-            "locations": report.locations,
-            "new_contents": report.new_contents,
-            "bytes_read": report.bytes_read,
-            "problems": report.problems,
-        }
-        if report.detector.waiting:
-            report.counts["detector_batch_scored"] = report.detector.scored
-            report.counts["detector_batch_failed"] = report.detector.failed
-        case.finish_run(run_id, report.status, report.counts)
+        except BaseException as exc:
+            report.status = "interrupted"
+            if interrupt.requested:  # whatever broke after Ctrl-C (a pool torn down) is its echo
+                raise IngestInterrupted(report) from exc
+            raise
+        finally:
+            stop.set()
+            _close_run(case, run_id, report, stats, started)
+    if interrupt.requested:
+        raise IngestInterrupted(report)
     return report
+
+
+def _close_run(
+    case: Case, run_id: int, report: IngestReport, stats: PlanStats, started: float
+) -> None:
+    """The run row gets its end state and counts, whatever ended the run."""
+    report.seconds = time.monotonic() - started
+    report.counts = {
+        "files_seen": stats.items_seen,
+        "files_skipped": stats.items_skipped,
+        "locations": report.locations,
+        "new_contents": report.new_contents,
+        "bytes_read": report.bytes_read,
+        "problems": report.problems,
+    }
+    if report.detector.waiting:
+        report.counts["detector_batch_scored"] = report.detector.scored
+        report.counts["detector_batch_failed"] = report.detector.failed
+    case.finish_run(run_id, report.status, report.counts)
+
+
+def problems_on_evidence(case: Case, evidence_id: int) -> int:
+    """Problems on the evidence's locations and on the contents found there, from every run: a
+    resumed run that has nothing left to do still reports what the evidence holds."""
+    p, loc = schema.problems.c, schema.locations.c
+    held = select(loc.sha256).where(loc.evidence_id == evidence_id, loc.sha256.isnot(None))
+    q = (
+        select(func.count())
+        .select_from(schema.problems)
+        .where(or_(p.evidence_id == evidence_id, p.sha256.in_(held)))
+    )
+    with case.engine.connect() as conn:
+        return int(conn.execute(q).scalar_one())
 
 
 def _commit(

@@ -13,7 +13,7 @@ import socket
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
-from veriscan.pipeline.executors import Batch, Executor, windowed
+from veriscan.pipeline.executors import POLL_S, Batch, Executor, windowed
 
 U = TypeVar("U")
 R = TypeVar("R")
@@ -82,17 +82,23 @@ class RayExecutor(Executor):
             self._started_here = True
         self._task = ray.remote(max_retries=RETRIES, retry_exceptions=False, num_cpus=1)(_run)
 
-    def map_unordered(self, fn: Callable[[U], R], units: Iterable[U], window: int) -> Iterator[R]:
+    def map_unordered(
+        self,
+        fn: Callable[[U], R],
+        units: Iterable[U],
+        window: int,
+        stop: Callable[[], None] = lambda: None,
+    ) -> Iterator[R]:
         ray = self._ray
         cpus = int(ray.cluster_resources().get("CPU", 1))
         window = max(window, 2 * cpus)  # keep every CPU of the cluster busy, not this machine's
 
         def first_done(pending: list[Any]) -> tuple[list[Any], list[Any]]:
-            done, rest = ray.wait(pending, num_returns=1)
+            done, rest = ray.wait(pending, num_returns=1, timeout=POLL_S)
             return list(done), list(rest)
 
         return windowed(
-            units, window, lambda unit: self._task.remote(fn, unit), first_done, ray.get
+            units, window, lambda unit: self._task.remote(fn, unit), first_done, ray.get, stop
         )
 
     def gpus(self) -> int:

@@ -7,6 +7,7 @@ wholly committed or absent: that is what makes an interrupted ingest resumable.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -152,12 +153,27 @@ class Case:
             raise CaseError(f"{root} already holds a case")
         if root.exists() and not root.is_dir():
             raise CaseError(f"{root} exists and is not a folder")
+        made = not root.exists()
         try:
             make_private_dir(root)
         except OSError as exc:
             raise CaseError(f"cannot create case folder {root}: {exc.strerror or exc}") from exc
+        try:
+            return cls._init(root, name, examiner, agency, db_url)
+        except BaseException:  # error or Ctrl-C: no half-made case for the next command to open
+            _undo_init(root, made)
+            raise
+
+    @classmethod
+    def _init(
+        cls, root: Path, name: str, examiner: str, agency: str | None, db_url: str | None
+    ) -> Case:
         engine = _engine(db_url or f"sqlite:///{root.absolute() / DB_NAME}")
-        migrate(engine)
+        try:
+            migrate(engine)
+        except OperationalError as exc:
+            engine.dispose()
+            raise CaseError(f"cannot create the case database: {exc.orig or exc}") from exc
         with engine.begin() as conn:
             if conn.execute(select(func.count()).select_from(schema.case_meta)).scalar_one():
                 raise CaseError("that database already holds a case; give each case its own")
@@ -186,7 +202,11 @@ class Case:
                 "run 'veriscan case init'"
             )
         engine = _engine(database_url(root.absolute()))
-        migrate(engine)
+        try:
+            migrate(engine)
+        except OperationalError as exc:
+            engine.dispose()
+            raise CaseError(f"cannot open the case database: {exc.orig or exc}") from exc
         return cls(root.absolute(), engine)
 
     def close(self) -> None:
@@ -442,6 +462,15 @@ class Case:
             q = q.where(t.c[key] == value)
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar_one())
+
+
+def _undo_init(root: Path, made: bool) -> None:
+    """Remove only what ``Case.init`` writes, and the folder only if it made it."""
+    for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", DB_URL_NAME):
+        (root / name).unlink(missing_ok=True)
+    if made:
+        with contextlib.suppress(OSError):  # not empty: something else is in it, keep it
+            root.rmdir()
 
 
 def _insert_ignore(conn: Connection, table: Any) -> Any:
