@@ -158,12 +158,15 @@ def test_observers_see_blurred_images_only(case_dir: Path) -> None:
     sha = _sha(olga)
     before = len(list(audit.entries(Case.open(case_dir))))
     assert olga.get(f"/reveal/{sha}").status_code == 403
+    assert olga.get(f"/prompt/{sha}").status_code == 403
     assert len(list(audit.entries(Case.open(case_dir)))) == before
     assert olga.get(f"/thumb/{sha}").status_code == 200
     for page in (olga.get("/").text, olga.get("/grid").text, olga.get(f"/file/{sha}").text):
         assert "data-reveal" not in page and "space reveals" not in page
+        assert "/prompt/" not in page
     for name in ("ann", "lee", "boss"):
         c = TestClient(create_app(case_dir))
         log_in(c, name, PASSWORD)
         assert "data-reveal" in c.get(f"/file/{sha}").text
         assert c.get(f"/reveal/{sha}").status_code == 200, name
+        assert c.get(f"/prompt/{sha}").status_code == 200, name

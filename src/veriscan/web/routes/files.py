@@ -68,7 +68,7 @@ def register(app: FastAPI) -> None:
 
     @app.get("/prompt/{sha256}")
     def prompt(
-        request: Request, sha256: str, session: Annotated[Session, Depends(user)]
+        request: Request, sha256: str, session: Annotated[Session, Depends(role(*REVEALERS))]
     ) -> Response:
         objs = list(content_objects(case_of(request), [sha256])) if _SHA.fullmatch(sha256) else []
         if not objs:
