@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from veriscan import interrupts
+
 INTERNAL_ERROR = 3
 INTERRUPTED = 130
 CASE_LOG = Path("logs") / "veriscan.log"
@@ -124,6 +126,7 @@ def _internal_error(exc: BaseException) -> int:
 
 def _on_sigint(signum: int, frame: Any) -> None:
     _state.sigint = True
+    interrupts.request()
     raise KeyboardInterrupt
 
 
@@ -135,6 +138,8 @@ def guarded(command: Callable[[], Any]) -> int:
 
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, _on_sigint) if main_thread else None
+    interrupts.clear()
+    interrupts.install_unraisable_hook()
     try:
         command()
         code = 0
@@ -147,7 +152,8 @@ def guarded(command: Callable[[], Any]) -> int:
     finally:
         if main_thread:
             signal.signal(signal.SIGINT, previous)
-    if code == INTERRUPTED or (_state.sigint and code == 1):
+    if code == INTERRUPTED or (_state.sigint and code in (0, 1)):
+        # a Ctrl-C swallowed inside a callback still ends as an interrupt
         return _interrupted()
     return code
 

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import func, or_, select
 
-from veriscan import __version__
+from veriscan import __version__, interrupts
 from veriscan.analyzers.base import Analyzer
 from veriscan.matching.groups import refresh_groups
 from veriscan.model import RunInfo, UnitResult
@@ -87,7 +87,7 @@ class DeferredInterrupt:
     """
 
     def __init__(self) -> None:
-        self.requested = False
+        self.requested = interrupts.pending()  # a Ctrl-C swallowed before the ingest began
         self._previous: Any = None
 
     def __enter__(self) -> DeferredInterrupt:
@@ -97,12 +97,17 @@ class DeferredInterrupt:
 
     def _handle(self, signum: int, frame: Any) -> None:
         self.requested = True
+        interrupts.request()
 
     def check(self) -> None:
-        if self.requested:
+        if self.requested or interrupts.pending():
+            self.requested = True
             raise KeyboardInterrupt
 
     def __exit__(self, *exc: object) -> None:
+        if interrupts.pending():  # acted on here: a later ingest in this process starts afresh
+            self.requested = True
+            interrupts.clear()
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
 

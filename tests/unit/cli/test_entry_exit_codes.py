@@ -127,3 +127,39 @@ def test_ctrl_c_inside_evaluated_code_still_exits_130(tmp_path: Path) -> None:
     wrapped = RuntimeError("Error calling __set_name__")
     wrapped.__cause__ = KeyboardInterrupt()
     assert entry._internal_error(wrapped) == 130
+
+
+def test_ctrl_c_swallowed_in_a_callback_still_stops_the_ingest() -> None:
+    """Python ignores a KeyboardInterrupt raised in a gc callback or __del__; the request must
+    survive it, say nothing on the terminal, and stop the next interrupt check."""
+    import gc
+    import sys
+
+    from veriscan import interrupts
+    from veriscan.pipeline.ingest import DeferredInterrupt
+
+    interrupts.clear()
+    interrupts.install_unraisable_hook()
+
+    class Dies:
+        def __del__(self) -> None:
+            raise KeyboardInterrupt
+
+    printed: list[str] = []
+    real_stderr = sys.stderr
+    try:
+        sys.stderr = type("Sink", (), {"write": printed.append, "flush": lambda self: None})()
+        Dies()
+        gc.collect()
+    finally:
+        sys.stderr = real_stderr
+    assert interrupts.pending() and not "".join(printed)
+    with DeferredInterrupt() as deferred:
+        assert deferred.requested
+        try:
+            deferred.check()
+        except KeyboardInterrupt:
+            pass
+        else:
+            raise AssertionError("the swallowed Ctrl-C was lost")
+    assert not interrupts.pending(), "acted on: a later ingest in this process starts afresh"
