@@ -22,6 +22,7 @@ import pyppmd
 
 from veriscan.model import Problem
 from veriscan.sources.archive import ArchiveError
+from veriscan.sources.archive_wording import CORRUPT_DATA, CRC, log_failure
 from veriscan.sources.member_names import ANALYZER
 
 try:  # Python 3.14 ships zstd; older ones use its backport
@@ -97,7 +98,10 @@ def locate(stream: BinaryIO, info: zipfile.ZipInfo) -> Located:
         name_len, extra_len = fields[-2], fields[-1]
         local = stream.read(name_len)
     except OSError as exc:
-        raise ArchiveError(f"zip member {info.orig_filename!r}: {exc}") from exc
+        raise ArchiveError(
+            f"zip member {info.orig_filename!r}: read failed: {exc.strerror or 'I/O error'}",
+            "read-error",
+        ) from exc
     located = Located(info.header_offset + _LOCAL.size + name_len + extra_len)
     central = _raw_name(info)
     if local != central:
@@ -310,23 +314,29 @@ class _Decoded:
         stalled = 0
         while not out:
             if self._codec.eof:
-                raise ArchiveError(f"{self._what}: compressed data ends {self._left} bytes early")
+                raise ArchiveError(
+                    f"{self._what}: compressed data ends {self._left} bytes early",
+                    "archive-truncated",
+                )
             data = b""
             if self._codec.needs_input:
                 data = self._window.read(_IN_CHUNK)
                 if not data:
-                    raise ArchiveError(f"{self._what}: compressed data is truncated")
+                    raise ArchiveError(
+                        f"{self._what}: compressed data is truncated", "archive-truncated"
+                    )
             try:
                 out = self._codec.decode(data, want)
             except (ValueError, EOFError, lzma.LZMAError, zstd.ZstdError, pyppmd.PpmdError) as exc:
-                raise ArchiveError(f"{self._what}: corrupt compressed data") from exc
+                log_failure(self._what, exc)
+                raise ArchiveError(f"{self._what}: {CORRUPT_DATA[1]}", CORRUPT_DATA[0]) from exc
             stalled = 0 if out or data else stalled + 1
             if stalled > 2:
                 raise ArchiveError(f"{self._what}: decoder made no progress")
         self._left -= len(out)
         self._crc = zlib.crc32(out, self._crc)
         if self._left == 0 and self._crc != self._expected:
-            raise ArchiveError(f"{self._what}: CRC mismatch")
+            raise ArchiveError(f"{self._what}: {CRC[1]}", CRC[0])
         return out
 
     def close(self) -> None:
