@@ -40,8 +40,8 @@ from veriscan.sources.zip_members import locate, open_member, open_zip, unsuppor
 
 __all__ = ["read_7z", "read_tar", "read_zip"]
 
-_TAR_BLOCK: Final = 512
 _ZIP_LOCAL_HEADER: Final = 30
+_7Z_SIGNATURE: Final = 32
 
 
 def _special_kind(mode: int) -> str | None:
@@ -150,8 +150,30 @@ def read_7z(stream: BinaryIO, budget: ExpansionBudget, damage: list[Problem]) ->
         raise translated("unreadable 7z archive", exc) from exc
     try:
         yield from _SevenZipWalk(archive, stream, budget).entries()
+        damage.extend(_after_7z(archive, stream))
     finally:
         archive.close()
+
+
+def _after_7z(archive: py7zr.SevenZipFile, stream: BinaryIO) -> list[Problem]:
+    """Non-zero bytes after the 7z header that ends the archive: 7-Zip ignores them, we say so."""
+    header = archive.sig_header
+    end = _7Z_SIGNATURE + header.nextheaderofs + header.nextheadersize
+    size = stream.seek(0, io.SEEK_END)
+    if size <= end:
+        return []
+    stream.seek(end)
+    while chunk := stream.read(MAX_READ):
+        if any(chunk):
+            return [
+                Problem(
+                    ANALYZER,
+                    f"{size - end} bytes after the end of the 7z archive at byte {end} are not "
+                    "part of it: not examined",
+                    "archive-trailing-data",
+                )
+            ]
+    return []
 
 
 class _SevenZipWalk:

@@ -1,4 +1,4 @@
-"""Tar and single-stream gzip/bzip2/xz reading for :mod:`veriscan.sources.archive_formats`.
+"""Tar and compressed-tar reading for :mod:`veriscan.sources.archive_formats`.
 
 ``tarfile``'s stream mode takes a damaged header after the first for the end of the archive, and
 the gzip/bzip2/xz readers drop whatever follows the last compressed stream, so members used to
@@ -10,10 +10,7 @@ was skipped or left over becomes a problem on the archive, with its byte offset.
 
 from __future__ import annotations
 
-import bz2
-import lzma
 import tarfile
-import zlib
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import IO, BinaryIO, Final, Self, cast
@@ -28,6 +25,7 @@ from veriscan.sources.archive import (
     Meter,
     reading,
 )
+from veriscan.sources.compressed import Counted, Unpacked
 from veriscan.sources.member_names import ANALYZER
 
 _BLOCK: Final = 512
@@ -36,107 +34,6 @@ _ZERO_BLOCK: Final[type[Exception]] = tarfile.EOFHeaderError  # type: ignore[att
 _BAD_BLOCK: Final[type[Exception]] = tarfile.InvalidHeaderError  # type: ignore[attr-defined]
 _CUT_BLOCK: Final[type[Exception]] = tarfile.TruncatedHeaderError  # type: ignore[attr-defined]
 _NO_BLOCK: Final[type[Exception]] = tarfile.EmptyHeaderError  # type: ignore[attr-defined]
-_MAGIC: Final = {"gzip": b"\x1f\x8b", "bzip2": b"BZh", "xz": b"\xfd7zXZ\x00"}
-
-
-class _Counted:
-    """Counts compressed bytes consumed so a stream's ratio can be judged as it is read."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self._stream = stream
-        self.count = 0
-
-    def read(self, size: int = -1, /) -> bytes:
-        data = self._stream.read(size)
-        self.count += len(data)
-        return data
-
-
-def _decoder(codec: str) -> zlib._Decompress | bz2.BZ2Decompressor | lzma.LZMADecompressor:
-    if codec == "gzip":
-        return zlib.decompressobj(wbits=31)
-    if codec == "bzip2":
-        return bz2.BZ2Decompressor()
-    if codec == "xz":
-        return lzma.LZMADecompressor(lzma.FORMAT_XZ)
-    raise ValueError(f"unknown codec {codec!r}")
-
-
-class _Unpacked:
-    """Concatenated compressed streams, decoded one after another with bounded output per read.
-
-    Zero bytes between or after streams are padding (gzip and xz allow it); anything else after
-    the last stream is not compressed data and is reported in ``damage``, never silently dropped.
-    """
-
-    def __init__(self, codec: str, raw: _Counted, damage: list[Problem]) -> None:
-        self._codec = codec
-        self._raw = raw
-        self._damage = damage
-        self._dec = _decoder(codec)
-        self._input = b""
-        self._done = False
-        self._started = False
-        self.mtime: float | None = None
-
-    def read1(self, size: int = -1, /) -> bytes:
-        size = CHUNK if size < 0 else size
-        while not self._done and size > 0:
-            if self._dec.eof:
-                self._next_stream()
-                continue
-            if not self._input and self._wants_input():
-                self._input = self._raw.read(CHUNK)
-                if not self._started and self._codec == "gzip" and len(self._input) >= 8:
-                    self.mtime = float(int.from_bytes(self._input[4:8], "little")) or None
-                self._started = True
-                if not self._input:
-                    raise EOFError("compressed stream ended before its end-of-stream marker")
-            out = self._decode(size)
-            if out:
-                return out
-        return b""
-
-    def _wants_input(self) -> bool:
-        if isinstance(self._dec, bz2.BZ2Decompressor | lzma.LZMADecompressor):
-            return bool(self._dec.needs_input)
-        return not self._dec.unconsumed_tail
-
-    def _decode(self, size: int) -> bytes:
-        data, self._input = self._input, b""
-        if isinstance(self._dec, bz2.BZ2Decompressor | lzma.LZMADecompressor):
-            return self._dec.decompress(data, size)
-        dec = self._dec
-        return dec.decompress(dec.unconsumed_tail + data, size)
-
-    def _next_stream(self) -> None:
-        rest = self._dec.unused_data + self._input
-        self._input = b""
-        while True:
-            rest = rest.lstrip(b"\0")
-            if rest or not (more := self._raw.read(CHUNK)):
-                break
-            rest = more
-        if not rest:
-            self._done = True
-            return
-        magic = _MAGIC[self._codec]
-        while len(rest) < len(magic) and (more := self._raw.read(CHUNK)):
-            rest += more
-        if rest.startswith(magic):
-            self._dec, self._input = _decoder(self._codec), rest
-            return
-        at = self._raw.count - len(rest)
-        extra = len(rest) + sum(len(chunk) for chunk in iter(lambda: self._raw.read(CHUNK), b""))
-        self._damage.append(
-            Problem(
-                ANALYZER,
-                f"{extra} bytes after the end of the {self._codec} data at byte {at} are not "
-                f"{self._codec} data: not examined",
-                "archive-trailing-data",
-            )
-        )
-        self._done = True
 
 
 def read_tar(
@@ -149,12 +46,12 @@ def read_tar(
     header is one compressed file: it becomes a single entry named ``content``, because a bare
     stream carries no name (gzip's optional FNAME field is not consulted).
     """
-    raw = _Counted(stream)
+    raw = Counted(stream)
     if codec is None:
         yield from _tar_entries(Forward(raw.read, "unreadable tar archive", Meter(budget)), damage)
         return
     what = f"unreadable {codec} stream"
-    unpacked = _Unpacked(codec, raw, damage)
+    unpacked = Unpacked(codec, raw, damage)
     data = Forward(unpacked.read1, what, Meter(budget, lambda: raw.count))
     head = data.read_up_to(_BLOCK)
     data.unread(head)
