@@ -36,7 +36,8 @@ from veriscan.sources.archive import (
 from veriscan.sources.archive_wording import CRC
 from veriscan.sources.member_names import ANALYZER
 from veriscan.sources.tar_members import read_tar
-from veriscan.sources.zip_members import locate, open_member, open_zip, unsupported
+from veriscan.sources.zip_local import Shifts, locate
+from veriscan.sources.zip_members import open_member, open_zip, unsupported
 
 __all__ = ["read_7z", "read_tar", "read_zip"]
 
@@ -67,6 +68,7 @@ def read_zip(stream: BinaryIO, budget: ExpansionBudget, damage: list[Problem]) -
         archive = open_zip(stream)
     with archive:
         lost = 0
+        shifts = Shifts()
         for info in archive.infolist():
             name = info.orig_filename
             if name.endswith(("/", "\\")) and info.file_size == 0:
@@ -80,7 +82,7 @@ def read_zip(stream: BinaryIO, budget: ExpansionBudget, damage: list[Problem]) -
                 )
                 yield Entry(name, info.file_size, _zip_mtime(info), problems=[problem])
                 continue
-            yield _zip_entry(stream, info, budget)
+            yield _zip_entry(stream, info, budget, shifts)
         if lost:
             damage.append(
                 Problem(
@@ -91,10 +93,12 @@ def read_zip(stream: BinaryIO, budget: ExpansionBudget, damage: list[Problem]) -
             )
 
 
-def _zip_entry(stream: BinaryIO, info: zipfile.ZipInfo, budget: ExpansionBudget) -> Entry:
+def _zip_entry(
+    stream: BinaryIO, info: zipfile.ZipInfo, budget: ExpansionBudget, shifts: Shifts
+) -> Entry:
     what = f"zip member {info.orig_filename!r}"
     encrypted = bool(info.flag_bits & 1)
-    located = locate(stream, info)
+    located = locate(stream, info, shifts)
     blocked = None if encrypted else unsupported(info)
     data_offset = located.data_offset
     if blocked is not None:

@@ -30,6 +30,10 @@ COMPRESSED_TRUNCATED: Final = (
 )
 CORRUPT_DATA: Final = ("archive-corrupt-data", "compressed data damaged: cannot be decompressed")
 STRUCTURE: Final = ("archive-error", "archive structure damaged: cannot be read")
+NO_DIRECTORY: Final = (
+    "archive-error",
+    "no end-of-central-directory record found (the archive may be truncated): members not listed",
+)
 NOT_COMPRESSED: Final = ("archive-error", "not a valid compressed stream")
 BAD_HEADER: Final = ("archive-error", "a member header is damaged")
 UNSUPPORTED: Final = ("archive-unsupported", "uses a compression or filter veriscan cannot decode")
@@ -65,6 +69,8 @@ def archive_failure(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, OSError) and exc.errno is None:
         # gzip and bz2 raise errno-less OSErrors for bad data ("Invalid data stream").
         return NOT_COMPRESSED if "not a gzip" in text or "invalid data" in text else CORRUPT_DATA
+    if isinstance(exc, zipfile.BadZipFile) and "not a zip file" in text:
+        return NO_DIRECTORY
     if isinstance(exc, (zipfile.BadZipFile, tarfile.TarError, struct.error, p7_bad)):
         return STRUCTURE
     if isinstance(exc, OSError) and exc.strerror:

@@ -6,6 +6,7 @@ import errno
 import gzip
 import io
 import lzma
+import random
 import struct
 import tarfile
 import zipfile
@@ -50,8 +51,10 @@ CASES: list[tuple[BaseException, str, str]] = [
     (
         zipfile.BadZipFile("File is not a zip file"),
         "archive-error",
-        "archive structure damaged: cannot be read",
+        "no end-of-central-directory record found (the archive may be truncated)",
     ),
+    (zipfile.BadZipFile("Truncated central directory"), "archive-truncated", "data ends early"),
+    (zipfile.BadZipFile("Bad magic number for central directory"), "archive-error", "damaged"),
     (tarfile.ReadError("invalid header"), "archive-error", "archive structure damaged"),
     (struct.error("unpack requires a buffer of 4 bytes"), "archive-error", "structure damaged"),
     (py7zr.exceptions.Bad7zFile("not a 7z file"), "archive-error", "structure damaged"),
@@ -142,3 +145,56 @@ def test_damaged_archive_error_survives_pickling() -> None:
     assert back.problems == exc.problems and back.code == "archive-trailing-data"
     plain = pickle.loads(pickle.dumps(ArchiveError("x", "archive-crc")))
     assert plain.code == "archive-crc"
+
+
+def zip_bytes(members: list[tuple[str, bytes]]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
+            archive.writestr(name, data)
+    return buf.getvalue()
+
+
+def read_moved(moved: bytes) -> tuple[dict[str, bytes | str], set[str]]:
+    """Each member's content (or the code it failed with), and which were found moved."""
+    got: dict[str, bytes | str] = {}
+    shifted: set[str] = set()
+    for member in iter_members(io.BytesIO(moved), "application/zip", budget()):
+        if "archive-shifted-member" in [p.code for p in member.problems]:
+            shifted.add(member.path)
+        try:
+            with member.open() as handle:
+                got[member.path] = handle.read()
+        except ArchiveError as exc:
+            got[member.path] = exc.code
+    return got, shifted
+
+
+MEMBERS = [("a.txt", random.Random(7).randbytes(2000)), ("b.txt", b"beta " * 300), ("c.txt", b"g")]
+DAMAGED = ("archive-crc", "archive-corrupt-data", "archive-truncated")
+
+
+@pytest.mark.parametrize("fix_directory", [False, True])
+def test_zip_members_moved_by_inserted_bytes_are_found(fix_directory: bool) -> None:
+    data = zip_bytes(MEMBERS)
+    second = data.index(b"PK\x03\x04", 4)
+    moved = bytearray(data[: second - 20] + b"x" * 37 + data[second - 20 :])
+    if fix_directory:  # as a tool that rewrote the end record would leave it
+        end = moved.index(b"PK\x05\x06")
+        (start,) = struct.unpack_from("<L", moved, end + 16)
+        struct.pack_into("<L", moved, end + 16, start + 37)
+    got, shifted = read_moved(bytes(moved))
+    assert got.pop("a.txt") in DAMAGED
+    assert got == dict(MEMBERS[1:])
+    # zipfile moves every offset by as much as the directory moved, so without the fix the
+    # untouched first member is the one that looks moved.
+    assert shifted == ({"b.txt", "c.txt"} if fix_directory else {"a.txt"})
+
+
+def test_zip_members_moved_by_removed_bytes_are_found() -> None:
+    data = zip_bytes(MEMBERS)
+    second = data.index(b"PK\x03\x04", 4)
+    got, shifted = read_moved(data[: second - 31] + data[second - 20 :])
+    assert got.pop("a.txt") in DAMAGED
+    assert got == dict(MEMBERS[1:])
+    assert shifted == {"a.txt"}  # zipfile's offsets went below zero for it: no crash
