@@ -157,7 +157,7 @@ def read_safetensors_header(head: bytes, size: int) -> SafetensorsHeader:
         doc = json.loads(head[8 : 8 + length])
     except (ValueError, RecursionError) as exc:
         nested = isinstance(exc, RecursionError)
-        why = "nested too deeply to read" if nested else "not valid JSON"
+        why = "not JSON that can be read: nested too deeply" if nested else "not JSON"
         raise ModelFormatError(f"safetensors: header is {why}") from exc
     if not isinstance(doc, dict):
         raise ModelFormatError("safetensors: header is not a JSON object")
