@@ -46,3 +46,15 @@ def test_unreadable_safetensors_wording(header: bytes, wording: str, tmp_path: P
     assert problem.message.startswith(wording)
     assert not problem.message.startswith("safetensors: safetensors:")
     assert "Error" not in problem.message and "(" not in problem.message
+
+
+def test_cut_pickle_note_has_no_exception_text() -> None:
+    import pickle
+
+    from veriscan.analyzers.models.pickles import scan_pickle
+
+    data = pickle.dumps({"weights": [1.0, 2.0, 3.0], "name": "x" * 40}, protocol=2)
+    scan = scan_pickle(data[: len(data) // 2])
+    assert scan.problem is not None
+    assert scan.problem.startswith("pickle walk stopped at byte ")
+    assert scan.problem.endswith("the opcode stream is damaged or cut short")
