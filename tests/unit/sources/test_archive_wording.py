@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import gzip
 import io
+import logging
 import lzma
 import random
 import struct
@@ -89,7 +90,9 @@ def test_reading_translates_and_logs(tmp_path: Path) -> None:
         log_failure("tar member 'x'", ValueError("developer detail"))
     finally:
         for handler in list(LOGGER.handlers):
-            handler.close()
+            if isinstance(handler, logging.FileHandler):
+                handler.close()
+                LOGGER.removeHandler(handler)
     assert str(caught.value) == (
         "zip member 'm0.png': member data fails its CRC-32 check: content damaged"
     )

@@ -254,3 +254,14 @@ def test_7z_zero_padding_is_not_damage(tmp_path: Path) -> None:
         archive.writestr(b"inside", "in.txt")
     padded = io.BytesIO(path.read_bytes() + bytes(64))
     assert [m.path for m in iter_members(padded, SEVEN, budget())] == ["in.txt"]
+
+
+@pytest.mark.parametrize(("mime", "compress"), COMPRESSORS)
+def test_compressed_tar_with_a_damaged_header_is_resynced(
+    mime: str, compress: Callable[[bytes], bytes]
+) -> None:
+    data = tar_bytes(MEMBERS)
+    second = header_offsets(data)[1]
+    got, damage = expand_all(compress(data[:second] + b"junk" + data[second:]), mime)
+    assert got == dict(MEMBERS)
+    assert [code for code, _ in damage] == ["archive-damaged-header"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import struct
 from pathlib import Path
 
@@ -41,7 +42,9 @@ def test_unreadable_safetensors_wording(header: bytes, wording: str, tmp_path: P
         (problem,) = problems("model.safetensors", safetensors(header))
     finally:
         for handler in list(LOGGER.handlers):
-            handler.close()
+            if isinstance(handler, logging.FileHandler):
+                handler.close()
+                LOGGER.removeHandler(handler)
     assert problem.code == "model-unreadable"
     assert problem.message.startswith(wording)
     assert not problem.message.startswith("safetensors: safetensors:")
