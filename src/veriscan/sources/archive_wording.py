@@ -21,6 +21,7 @@ from typing import Final
 # A child of the analyzers' logger, whose handler writes the case's run log; sources must not
 # import analyzers, so the logger is named rather than imported.
 LOGGER: Final = logging.getLogger("veriscan.analyzers.archive")
+LOGGER.addHandler(logging.NullHandler())  # no run log attached: nothing reaches the console
 
 CRC: Final = ("archive-crc", "member data fails its CRC-32 check: content damaged")
 TRUNCATED: Final = ("archive-truncated", "archive data ends early (truncated)")

@@ -11,6 +11,7 @@ was skipped or left over becomes a problem on the archive, with its byte offset.
 from __future__ import annotations
 
 import tarfile
+from collections import deque
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import IO, BinaryIO, Final, Self, cast
@@ -72,7 +73,8 @@ class _Rewindable:
 
     def __init__(self, data: Forward) -> None:
         self._data = data
-        self._tail = bytearray()
+        self._tail: deque[bytes] = deque()
+        self._kept = 0
         self._pending = b""
         self.position = 0
 
@@ -82,22 +84,29 @@ class _Rewindable:
             out, self._pending = self._pending[:size], self._pending[size:]
         else:
             out = self._data.read(size)
-        self.position += len(out)
-        self._tail += out
-        del self._tail[: -self.KEEP]
+        if out:
+            self.position += len(out)
+            self._tail.append(out)
+            self._kept += len(out)
+            while self._kept - len(self._tail[0]) >= self.KEEP:
+                self._kept -= len(self._tail.popleft())
         return out
 
     def since(self, at: int) -> bytes | None:
         """The bytes from absolute position ``at`` up to where reading stands, if still kept."""
         back = self.position - at
-        return bytes(self._tail[len(self._tail) - back :]) if 0 <= back <= len(self._tail) else None
+        if not 0 <= back <= self._kept:
+            return None
+        return b"".join(self._tail)[self._kept - back :]
 
     def rewind_to(self, at: int) -> bool:
         kept = self.since(at)
         if kept is None:
             return False
         self._pending = kept + self._pending
-        del self._tail[len(self._tail) - len(kept) :]
+        joined = b"".join(self._tail)[: self._kept - len(kept)]
+        self._tail = deque([joined] if joined else [])
+        self._kept = len(joined)
         self.position = at
         return True
 
