@@ -31,6 +31,7 @@ from veriscan.pipeline.fold import fold_findings
 from veriscan.pipeline.plan import WorkUnit
 from veriscan.sources.archive import (
     ArchiveError,
+    DamagedArchiveError,
     ExpansionBudget,
     LimitExceeded,
     Member,
@@ -89,6 +90,8 @@ class UnitProcessor:
         self._top_depth = 0
 
     def run(self) -> UnitResult:
+        # Archive failures are logged while reading, before any analyzer attaches the run log.
+        attach_run_log(Path(self.unit.tmp_dir).parent, self.unit.unit_id.split("-", 1)[0])
         self._known = KnownContents(self.unit.db_url)
         try:
             self._run()
@@ -281,8 +284,10 @@ class UnitProcessor:
                 self._expand_member(member, child, budget)
         except LimitExceeded as exc:
             record.problems.append(Problem("archive", f"expansion stopped: {exc}", exc.code))
+        except DamagedArchiveError as exc:
+            record.problems.extend(exc.problems)
         except ArchiveError as exc:
-            record.problems.append(Problem("archive", f"cannot expand: {exc}", "archive-error"))
+            record.problems.append(Problem("archive", f"cannot expand: {exc}", exc.code))
 
     def _expand_member(
         self, member: Member, child: LocationRecord, budget: ExpansionBudget
@@ -295,7 +300,7 @@ class UnitProcessor:
             self.result.locations.append(child)
             raise
         except ArchiveError as exc:
-            child.problems.append(Problem("archive", f"member unreadable: {exc}", "archive-error"))
+            child.problems.append(Problem("archive", f"member unreadable: {exc}", exc.code))
             self.result.locations.append(child)
             return
         try:
@@ -306,15 +311,18 @@ class UnitProcessor:
             if exc.code != "bomb-ratio":
                 raise
         except ArchiveError as exc:
-            child.problems.append(Problem("archive", str(exc), "archive-error"))
+            child.problems.append(Problem("archive", str(exc), exc.code))
 
 
 def _read_problem(exc: BaseException) -> Problem:
     if isinstance(exc, ArchiveError):
-        return Problem("archive", f"member unreadable: {exc}", "archive-error")
-    if isinstance(exc, OSError):
-        return Problem("source", f"read failed: {exc.strerror or exc}", "read-error")
-    return Problem("source", f"read failed: {exc}", "read-error")
+        return Problem("archive", f"member unreadable: {exc}", exc.code)
+    log_exception("read", "stream", exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return Problem("source", f"read failed: {exc.strerror}", "read-error")
+    if isinstance(exc, EOFError):
+        return Problem("source", "read failed: the data ends early (truncated)", "read-error")
+    return Problem("source", "read failed: the data cannot be read", "read-error")
 
 
 def _digest(findings: list[Finding], algorithm: str) -> str:

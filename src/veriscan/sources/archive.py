@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, BinaryIO, Final
 
 from veriscan.model import Problem
 from veriscan.settings import Settings
+from veriscan.sources.archive_wording import archive_failure, log_failure
 from veriscan.sources.member_names import ANALYZER, MemberNames
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ARCHIVE_MIMES",
     "ArchiveError",
+    "DamagedArchiveError",
     "ExpansionBudget",
     "LimitExceeded",
     "Member",
@@ -71,15 +73,39 @@ def is_archive(mime: str) -> bool:
 
 
 class ArchiveError(Exception):
-    """The archive, or the member being read, cannot be read; the message is meant for people."""
+    """The archive, or the member being read, cannot be read; the message is meant for people.
+
+    ``code`` groups problems in reports; the message never quotes a library's exception text.
+    """
+
+    def __init__(self, message: str, code: str = "archive-error") -> None:
+        super().__init__(message)
+        self.code = code
+
+    def __reduce__(self) -> tuple[type[ArchiveError], tuple[str, str]]:
+        return (type(self), (str(self), self.code))
+
+
+class DamagedArchiveError(ArchiveError):
+    """Raised after the members that could be read: what is wrong with the archive as a whole.
+
+    The archive was expanded as far as it could be, so each problem is stored as worded, without
+    a "cannot expand" prefix.
+    """
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(problems[0].message, problems[0].code)
+        self.problems = problems
+
+    def __reduce__(self) -> tuple[type[DamagedArchiveError], tuple[list[Problem]]]:  # type: ignore[override]
+        return (type(self), (self.problems,))
 
 
 class LimitExceeded(ArchiveError):  # noqa: N818 - the name is the pipeline's API
     """An expansion limit tripped; ``code`` says which one so reports can group them."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code)
 
     def __reduce__(self) -> tuple[type[LimitExceeded], tuple[str, str]]:
         return (type(self), (self.code, str(self)))
@@ -141,8 +167,11 @@ class Meter:
                 )
 
 
-def describe(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
+def translated(what: str, exc: BaseException) -> ArchiveError:
+    """A library's failure as fixed wording with a code; its own text goes to the run log."""
+    log_failure(what, exc)
+    code, wording = archive_failure(exc)
+    return ArchiveError(f"{what}: {wording}", code)
 
 
 @contextmanager
@@ -151,7 +180,7 @@ def reading(what: str) -> Iterator[None]:
     try:
         yield
     except BROKEN_INPUT as exc:
-        raise ArchiveError(f"{what}: {describe(exc)}") from exc
+        raise translated(what, exc) from exc
 
 
 class Forward:
@@ -315,14 +344,28 @@ def iter_members(stream: BinaryIO, mime: str, budget: ExpansionBudget) -> Iterat
     # Deferred: the readers build on this module, and py7zr is slow to import.
     from veriscan.sources.archive_formats import read_7z, read_tar, read_zip
 
+    damage: list[Problem] = []
     if mime == "application/zip":
-        entries = read_zip(stream, budget)
+        entries = read_zip(stream, budget, damage)
     elif mime == "application/x-7z-compressed":
-        entries = read_7z(stream, budget)
+        entries = read_7z(stream, budget, damage)
     elif mime in _TAR_CODECS:
-        entries = read_tar(stream, budget, _TAR_CODECS[mime])
+        entries = read_tar(stream, budget, _TAR_CODECS[mime], damage)
     else:
         raise ValueError(f"not an archive type: {mime!r}")
+    try:
+        yield from _named(entries, budget)
+    except LimitExceeded:
+        raise
+    except ArchiveError as exc:
+        if not damage:
+            raise
+        damage.append(Problem(ANALYZER, f"cannot expand further: {exc}", exc.code))
+    if damage:
+        raise DamagedArchiveError(damage)
+
+
+def _named(entries: Iterator[Entry], budget: ExpansionBudget) -> Iterator[Member]:
     names = MemberNames()
     for entry in entries:
         try:

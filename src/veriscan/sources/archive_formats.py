@@ -8,18 +8,14 @@ us to expand, including members nobody reads but that sit in front of ones someb
 
 from __future__ import annotations
 
-import bz2
 import calendar
-import gzip
 import io
-import lzma
 import stat
 import struct
-import tarfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from typing import IO, Any, BinaryIO, Final, cast
+from typing import Any, BinaryIO, Final
 
 import py7zr
 import py7zr.exceptions
@@ -34,14 +30,19 @@ from veriscan.sources.archive import (
     Forward,
     LimitExceeded,
     Meter,
-    describe,
     reading,
+    translated,
 )
+from veriscan.sources.archive_wording import CRC
 from veriscan.sources.member_names import ANALYZER
-from veriscan.sources.zip_members import locate, open_member, open_zip, unsupported
+from veriscan.sources.tar_members import read_tar
+from veriscan.sources.zip_local import Shifts, locate
+from veriscan.sources.zip_members import open_member, open_zip, unsupported
 
-_TAR_BLOCK: Final = 512
+__all__ = ["read_7z", "read_tar", "read_zip"]
+
 _ZIP_LOCAL_HEADER: Final = 30
+_7Z_SIGNATURE: Final = 32
 
 
 def _special_kind(mode: int) -> str | None:
@@ -55,7 +56,7 @@ def _special_kind(mode: int) -> str | None:
     return next((kind for test, kind in kinds if mode and test(mode)), None)
 
 
-def read_zip(stream: BinaryIO, budget: ExpansionBudget) -> Iterator[Entry]:
+def read_zip(stream: BinaryIO, budget: ExpansionBudget, damage: list[Problem]) -> Iterator[Entry]:
     """Every member the central directory lists becomes an entry, readable or not.
 
     Members whose data the directory places past the end are yielded unreadable and reported again
@@ -67,6 +68,7 @@ def read_zip(stream: BinaryIO, budget: ExpansionBudget) -> Iterator[Entry]:
         archive = open_zip(stream)
     with archive:
         lost = 0
+        shifts = Shifts()
         for info in archive.infolist():
             name = info.orig_filename
             if name.endswith(("/", "\\")) and info.file_size == 0:
@@ -80,15 +82,23 @@ def read_zip(stream: BinaryIO, budget: ExpansionBudget) -> Iterator[Entry]:
                 )
                 yield Entry(name, info.file_size, _zip_mtime(info), problems=[problem])
                 continue
-            yield _zip_entry(stream, info, budget)
+            yield _zip_entry(stream, info, budget, shifts)
         if lost:
-            raise ArchiveError(f"zip archive is truncated: {lost} member(s) lie past its end")
+            damage.append(
+                Problem(
+                    ANALYZER,
+                    f"zip archive is truncated: {lost} member(s) lie past its end",
+                    "archive-truncated",
+                )
+            )
 
 
-def _zip_entry(stream: BinaryIO, info: zipfile.ZipInfo, budget: ExpansionBudget) -> Entry:
+def _zip_entry(
+    stream: BinaryIO, info: zipfile.ZipInfo, budget: ExpansionBudget, shifts: Shifts
+) -> Entry:
     what = f"zip member {info.orig_filename!r}"
     encrypted = bool(info.flag_bits & 1)
-    located = locate(stream, info)
+    located = locate(stream, info, shifts)
     blocked = None if encrypted else unsupported(info)
     data_offset = located.data_offset
     if blocked is not None:
@@ -128,116 +138,7 @@ def _zip_mtime(info: zipfile.ZipInfo) -> float | None:
         return None
 
 
-class _Counted:
-    """Counts compressed bytes consumed so a stream's ratio can be judged as it is read."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self._stream = stream
-        self.count = 0
-
-    def read(self, size: int = -1, /) -> bytes:
-        data = self._stream.read(size)
-        self.count += len(data)
-        return data
-
-    def seekable(self) -> bool:
-        return False
-
-    def seek(self, offset: int, whence: int = 0, /) -> int:
-        raise io.UnsupportedOperation("compressed input is read forward only")
-
-
-def _decompressed(codec: str, raw: _Counted) -> io.BufferedIOBase:
-    if codec == "gzip":
-        return gzip.GzipFile(fileobj=raw, mode="rb")
-    if codec == "bzip2":
-        return bz2.BZ2File(raw)
-    if codec == "xz":
-        return lzma.LZMAFile(cast(IO[bytes], raw))
-    raise ValueError(f"unknown codec {codec!r}")
-
-
-def read_tar(stream: BinaryIO, budget: ExpansionBudget, codec: str | None) -> Iterator[Entry]:
-    """Read a tar, optionally compressed with ``codec``, from a stream that may not seek.
-
-    The whole decompressed stream is metered, headers and skipped members included, since all of
-    it must be expanded to reach later members. A compressed stream whose first block is not a tar
-    header is one compressed file: it becomes a single entry named ``content``, because a bare
-    stream carries no name (gzip's optional FNAME field is not consulted).
-    """
-    raw = _Counted(stream)
-    if codec is None:
-        yield from _tar_entries(Forward(raw.read, "unreadable tar archive", Meter(budget)))
-        return
-    what = f"unreadable {codec} stream"
-    with reading(what), _decompressed(codec, raw) as unpacked:
-        data = Forward(unpacked.read1, what, Meter(budget, lambda: raw.count))
-        head = data.read_up_to(_TAR_BLOCK)
-        data.unread(head)
-        if _looks_like_tar(head):
-            yield from _tar_entries(data)
-        else:
-            mtime = getattr(unpacked, "mtime", None)
-            yield Entry("content", None, float(mtime) if mtime else None, source=lambda: data)
-
-
-def _tar_entries(data: Forward) -> Iterator[Entry]:
-    with (
-        reading("unreadable tar archive"),
-        tarfile.open(
-            fileobj=cast(IO[bytes], data), mode="r|", encoding="utf-8", errors="surrogateescape"
-        ) as tar,
-    ):
-        while True:
-            info = tar.next()
-            # tarfile remembers every header it has seen; a streamed archive must not.
-            tar.members.clear()  # type: ignore[attr-defined]
-            if info is None:
-                return
-            if not info.isdir():
-                yield _tar_entry(tar, info)
-
-
-def _looks_like_tar(head: bytes) -> bool:
-    if len(head) < _TAR_BLOCK or not any(head):
-        return False
-    if head[257:262] == b"ustar":
-        return True
-    try:
-        tarfile.TarInfo.frombuf(head, "utf-8", "replace")
-    except tarfile.HeaderError:
-        return False
-    return True
-
-
-def _tar_entry(tar: tarfile.TarFile, info: tarfile.TarInfo) -> Entry:
-    what = f"tar member {info.name!r}"
-
-    def source() -> Forward:
-        with reading(what):
-            handle = tar.extractfile(info)
-        if handle is None:
-            raise ArchiveError(f"{what} has no content")
-        return Forward(handle.read, what, close=handle.close)
-
-    special: str | None = None
-    if info.issym():
-        special = f"symbolic link to {info.linkname!r}"
-    elif info.islnk():
-        special = f"hard link to {info.linkname!r}"
-    elif not info.isreg() and info.type in tarfile.SUPPORTED_TYPES:
-        special = _TAR_KINDS.get(info.type, "special file")
-    return Entry(info.name, info.size, float(info.mtime), special=special, source=source)
-
-
-_TAR_KINDS: Final = {
-    tarfile.CHRTYPE: "character device",
-    tarfile.BLKTYPE: "block device",
-    tarfile.FIFOTYPE: "named pipe",
-}
-
-
-def read_7z(stream: BinaryIO, budget: ExpansionBudget) -> Iterator[Entry]:
+def read_7z(stream: BinaryIO, budget: ExpansionBudget, damage: list[Problem]) -> Iterator[Entry]:
     """Read a 7z from a seekable stream, decoding each folder once, front to back."""
     if not isinstance(stream, io.IOBase):
         raise ArchiveError("7z archives need a seekable file object")
@@ -250,11 +151,33 @@ def read_7z(stream: BinaryIO, budget: ExpansionBudget) -> Iterator[Entry]:
         raise
     except Exception as exc:
         # py7zr raises a wide, version-dependent set of exceptions on malformed input.
-        raise ArchiveError(f"unreadable 7z archive: {describe(exc)}") from exc
+        raise translated("unreadable 7z archive", exc) from exc
     try:
         yield from _SevenZipWalk(archive, stream, budget).entries()
+        damage.extend(_after_7z(archive, stream))
     finally:
         archive.close()
+
+
+def _after_7z(archive: py7zr.SevenZipFile, stream: BinaryIO) -> list[Problem]:
+    """Non-zero bytes after the 7z header that ends the archive: 7-Zip ignores them, we say so."""
+    header = archive.sig_header
+    end = _7Z_SIGNATURE + header.nextheaderofs + header.nextheadersize
+    size = stream.seek(0, io.SEEK_END)
+    if size <= end:
+        return []
+    stream.seek(end)
+    while chunk := stream.read(MAX_READ):
+        if any(chunk):
+            return [
+                Problem(
+                    ANALYZER,
+                    f"{size - end} bytes after the end of the 7z archive at byte {end} are not "
+                    "part of it: not examined",
+                    "archive-trailing-data",
+                )
+            ]
+    return []
 
 
 class _SevenZipWalk:
@@ -338,7 +261,7 @@ class _SevenZipWalk:
             self._failure = exc
             raise
         except Exception as exc:
-            self._failure = ArchiveError(f"unreadable 7z data: {describe(exc)}")
+            self._failure = translated("unreadable 7z data", exc)
             raise self._failure from exc
         self._meter.charge(len(data))
         return data
@@ -356,7 +279,7 @@ class _SevenZipWalk:
             self._left -= len(data)
             crc = zlib.crc32(data, crc)
             if self._left == 0 and expected is not None and crc != expected:
-                raise ArchiveError(f"{what}: CRC mismatch")
+                raise ArchiveError(f"{what}: {CRC[1]}", CRC[0])
             return data
 
         return lambda: Forward(read, what)

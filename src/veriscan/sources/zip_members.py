@@ -2,7 +2,8 @@
 
 ``zipfile.ZipFile.open`` refuses a member whose local header names it differently from the central
 directory, and decodes four compression methods only. Both used to lose members silently. Here the
-local header is checked by hand (a mismatch becomes a problem and the content is still read), the
+local header is checked by hand (:mod:`veriscan.sources.zip_local`: a mismatch becomes a problem
+and the content is still read), the
 four standard methods still go through :class:`zipfile.ZipExtFile`, and Deflate64 (what Windows
 Explorer writes for large files), zstd, xz and PPMd are decoded with the codecs py7zr already
 brings (inflate64, backports.zstd, pyppmd). Any other method is named in a problem instead.
@@ -14,7 +15,6 @@ import lzma
 import struct
 import zipfile
 import zlib
-from dataclasses import dataclass, field
 from typing import BinaryIO, Final, Protocol
 
 import inflate64
@@ -22,17 +22,16 @@ import pyppmd
 
 from veriscan.model import Problem
 from veriscan.sources.archive import ArchiveError
+from veriscan.sources.archive_wording import CORRUPT_DATA, CRC, log_failure
 from veriscan.sources.member_names import ANALYZER
+from veriscan.sources.zip_local import UTF8_FLAG as _UTF8_FLAG
 
 try:  # Python 3.14 ships zstd; older ones use its backport
     from compression import zstd  # type: ignore[import-not-found]
 except ImportError:
     from backports import zstd
 
-_LOCAL: Final = struct.Struct("<4s2B4HL2L2H")
-_LOCAL_SIG: Final = b"PK\x03\x04"
 _IN_CHUNK: Final = 1 << 14
-_UTF8_FLAG: Final = 0x800
 _PATCHED_FLAG: Final = 0x20
 
 STANDARD_METHODS: Final = frozenset(
@@ -57,61 +56,6 @@ _OTHER_METHODS: Final = {
 
 def method_name(method: int) -> str:
     return EXTRA_METHODS.get(method) or _OTHER_METHODS.get(method) or "unknown"
-
-
-@dataclass
-class Located:
-    """Where a member's data starts, or None when it cannot be read; problems say why or what."""
-
-    data_offset: int | None
-    problems: list[Problem] = field(default_factory=list)
-
-
-def _raw_name(info: zipfile.ZipInfo) -> bytes:
-    encoding = "utf-8" if info.flag_bits & _UTF8_FLAG else "cp437"
-    return info.orig_filename.encode(encoding, "surrogateescape")
-
-
-def _shown(raw: bytes, utf8: bool) -> str:
-    return raw.decode("utf-8" if utf8 else "cp437", "surrogateescape")
-
-
-def locate(stream: BinaryIO, info: zipfile.ZipInfo) -> Located:
-    """Read the member's local header: where its data starts and whether it agrees on the name."""
-    try:
-        stream.seek(info.header_offset)
-        header = stream.read(_LOCAL.size)
-        if len(header) < _LOCAL.size or header[:4] != _LOCAL_SIG:
-            return Located(
-                None,
-                [
-                    Problem(
-                        ANALYZER,
-                        "no local header where the central directory places this member: "
-                        "content not read",
-                        "archive-error",
-                    )
-                ],
-            )
-        fields = _LOCAL.unpack(header)
-        name_len, extra_len = fields[-2], fields[-1]
-        local = stream.read(name_len)
-    except OSError as exc:
-        raise ArchiveError(f"zip member {info.orig_filename!r}: {exc}") from exc
-    located = Located(info.header_offset + _LOCAL.size + name_len + extra_len)
-    central = _raw_name(info)
-    if local != central:
-        local_utf8 = bool(fields[3] & _UTF8_FLAG)
-        located.problems.append(
-            Problem(
-                ANALYZER,
-                f"local header names this member {_shown(local, local_utf8)!r}, the central "
-                f"directory {info.orig_filename!r}: recorded under the central directory's "
-                "name, content read from the data both headers point to",
-                "name-mismatch",
-            )
-        )
-    return located
 
 
 def open_zip(stream: BinaryIO) -> zipfile.ZipFile:
@@ -310,23 +254,29 @@ class _Decoded:
         stalled = 0
         while not out:
             if self._codec.eof:
-                raise ArchiveError(f"{self._what}: compressed data ends {self._left} bytes early")
+                raise ArchiveError(
+                    f"{self._what}: compressed data ends {self._left} bytes early",
+                    "archive-truncated",
+                )
             data = b""
             if self._codec.needs_input:
                 data = self._window.read(_IN_CHUNK)
                 if not data:
-                    raise ArchiveError(f"{self._what}: compressed data is truncated")
+                    raise ArchiveError(
+                        f"{self._what}: compressed data is truncated", "archive-truncated"
+                    )
             try:
                 out = self._codec.decode(data, want)
             except (ValueError, EOFError, lzma.LZMAError, zstd.ZstdError, pyppmd.PpmdError) as exc:
-                raise ArchiveError(f"{self._what}: corrupt compressed data") from exc
+                log_failure(self._what, exc)
+                raise ArchiveError(f"{self._what}: {CORRUPT_DATA[1]}", CORRUPT_DATA[0]) from exc
             stalled = 0 if out or data else stalled + 1
             if stalled > 2:
                 raise ArchiveError(f"{self._what}: decoder made no progress")
         self._left -= len(out)
         self._crc = zlib.crc32(out, self._crc)
         if self._left == 0 and self._crc != self._expected:
-            raise ArchiveError(f"{self._what}: CRC mismatch")
+            raise ArchiveError(f"{self._what}: {CRC[1]}", CRC[0])
         return out
 
     def close(self) -> None:

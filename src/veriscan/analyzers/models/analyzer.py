@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from veriscan.analyzers.base import StreamingAnalyzer, StreamState
+from veriscan.analyzers.failures import log_exception
 from veriscan.analyzers.models.classify import classify
 from veriscan.analyzers.models.formats import (
     HEAD_LIMIT,
@@ -97,7 +98,12 @@ class _ModelState(StreamState):
         try:
             result.update(self._describe(head, scans))
         except ModelFormatError as exc:
-            facts.append(Problem(self._id, f"{self._format}: {exc}", "model-unreadable"))
+            if exc.__cause__ is not None:
+                log_exception(self._id, self._format, exc)
+            wording = str(exc)
+            if not wording.startswith(f"{self._format}: "):
+                wording = f"{self._format}: {wording}"
+            facts.append(Problem(self._id, wording, "model-unreadable"))
             result.update({"kind": "unknown", "family": "unknown"})
         dangerous = (result.get("pickle") or {}).get("dangerous")
         if dangerous:

@@ -60,7 +60,11 @@ _DTYPE_BITS |= {"F8_E4M3": 8, "F8_E5M2": 8}
 
 
 class ModelFormatError(Exception):
-    """The bytes claim a model format but cannot be read as one; callers report, never load."""
+    """The bytes claim a model format but cannot be read as one; callers report, never load.
+
+    The message is fixed forensic wording that is stored as a problem, so it never quotes a
+    library's exception; the library's exception is chained as the cause, for the run log.
+    """
 
 
 @dataclass(frozen=True)
@@ -152,7 +156,9 @@ def read_safetensors_header(head: bytes, size: int) -> SafetensorsHeader:
     try:
         doc = json.loads(head[8 : 8 + length])
     except (ValueError, RecursionError) as exc:
-        raise ModelFormatError(f"safetensors: header is not JSON ({type(exc).__name__})") from exc
+        nested = isinstance(exc, RecursionError)
+        why = "not JSON that can be read: nested too deeply" if nested else "not JSON"
+        raise ModelFormatError(f"safetensors: header is {why}") from exc
     if not isinstance(doc, dict):
         raise ModelFormatError("safetensors: header is not a JSON object")
     data_length = size - 8 - length

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from veriscan.analyzers.failures import log_exception
 from veriscan.analyzers.models.dangerous import is_dangerous
 
 MAX_PICKLE_OPS = 2_000_000
@@ -212,8 +213,13 @@ def scan_pickle(data: bytes, start: int = 0) -> PickleScan:
             elif op.name in ("EXT1", "EXT2", "EXT4"):
                 note_global(f"<extension {raw_arg}>")
         scan.complete = not lost
+    except _BadPickleError as exc:
+        scan.problem = f"pickle walk stopped: {exc}"
     except Exception as exc:
-        scan.problem = f"pickle walk stopped: {type(exc).__name__}: {str(exc)[:200]}"
+        log_exception("pickle walk", "pickle", exc)
+        scan.problem = (
+            f"pickle walk stopped at byte {scan.end}: the opcode stream is damaged or cut short"
+        )
     return scan
 
 

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from veriscan.analyzers.failures import log_exception
 from veriscan.analyzers.provenance.base import JSON, Evidence, ProvenanceError, load_json
 from veriscan.analyzers.provenance.iptc import AI_DECLARED, SYNTHETIC, SourceType, classify
 
@@ -391,7 +392,8 @@ def _anchors(value: str | None) -> str | None:
             )
         text = path.read_text("utf-8", errors="replace")
     except OSError as exc:
-        raise ProvenanceError(f"C2PA trust anchors file unreadable: {exc}") from exc
+        reason = exc.strerror or "read failed"
+        raise ProvenanceError(f"C2PA trust anchors file {path} unreadable: {reason}") from exc
     if "-----BEGIN" not in text:
         raise ProvenanceError(f"C2PA trust anchors file {path} holds no PEM certificate")
     return text
@@ -407,4 +409,8 @@ def _context(pid: int, anchors: str | None) -> Any:
     try:
         return sdk.Context.from_dict(settings)
     except sdk.C2paError as exc:
-        raise ProvenanceError(f"C2PA trust anchors rejected: {exc}") from exc
+        log_exception("C2PA trust anchors", "settings", exc)
+        raise ProvenanceError(
+            "C2PA trust anchors rejected by the C2PA SDK: not usable as trust anchors "
+            "(details in the run log)"
+        ) from exc

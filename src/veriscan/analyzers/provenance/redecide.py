@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from veriscan.analyzers.detect.analyzer import CACHE_KEY, FAILED_KEY
+from veriscan.analyzers.failures import log_exception
 from veriscan.analyzers.provenance.base import Evidence, GenerationParams, Lora
 from veriscan.analyzers.provenance.pixel import CHECK, SIGNAL, pixel_signal
 from veriscan.analyzers.provenance.verdict import Check, decide, params_evidence
@@ -32,7 +33,10 @@ def redecide(
         found = [Evidence(**e) for e in ai["evidence"]]
         checks = [Check(**c) for c in ai["checks"]]
     except (KeyError, TypeError, AttributeError) as exc:
-        raise RedecideError(f"stored verdict not readable by this version: {exc!r}") from exc
+        log_exception("redecide", "stored verdict", exc)
+        raise RedecideError(
+            "stored verdict not readable by this version: it lacks a field this version needs"
+        ) from exc
     for derived in params_evidence(params):  # decide() derives these from params again
         if derived in found:
             found.remove(derived)
