@@ -18,6 +18,7 @@ from veriscan.redaction import withhold
 from veriscan.store import schema
 from veriscan.store.case import Case
 from veriscan.store.match_queries import groups_for, matches_for
+from veriscan.store.member_problems import member_problems
 
 BATCH = 500
 
@@ -115,6 +116,7 @@ def content_objects(
     if shas is not None:
         q = q.where(c.sha256.in_(list(shas)))
     with case.engine.connect() as conn, case.engine.connect() as side:
+        members = member_problems(side)
         rows = conn.execute(q.execution_options(yield_per=BATCH)).mappings()
         for batch in rows.partitions(BATCH):
             keys = [r["sha256"] for r in batch]
@@ -124,18 +126,25 @@ def content_objects(
             produced = _produced_with(side, keys)
             matched, grouped = matches_for(side, keys), groups_for(side, keys)
             for row in batch:
-                obj = _object(row, locs.get(row["sha256"], []), probs)
+                obj = _object(row, locs.get(row["sha256"], []), probs, members)
                 obj["produced_with"] = produced.get(row["sha256"], [])
                 obj["matches"] = matched.get(row["sha256"], [])
                 obj["group"] = grouped.get(row["sha256"])
                 yield obj if prompts else withhold_prompts(obj)
 
 
-def _object(row: Any, locs: list[dict[str, Any]], probs: ProblemIndex) -> dict[str, Any]:
+def _object(
+    row: Any,
+    locs: list[dict[str, Any]],
+    probs: ProblemIndex,
+    members: dict[Place, list[dict[str, Any]]],
+) -> dict[str, Any]:
     by_sha, by_place = probs
     problems = list(by_sha.get(row["sha256"], []))
     for loc in locs:
-        problems.extend(by_place.get((loc.pop("_evidence_id"), loc["locator"]), []))
+        place = (loc.pop("_evidence_id"), loc["locator"])
+        problems.extend(by_place.get(place, []))
+        problems.extend(members.get(place, []))
     pdq = None
     if row["pdq_hash"] is not None:
         pdq = {"hash": row["pdq_hash"], "quality": row["pdq_quality"], "mode": row["pdq_mode"]}
