@@ -160,9 +160,11 @@ class _Codec(Protocol):
 
 
 class _Incremental:
-    """zstd and xz decompressors already bound their output per call."""
+    """zstd, xz and PPMd decompressors already bound their output per call."""
 
-    def __init__(self, decompressor: zstd.ZstdDecompressor | lzma.LZMADecompressor) -> None:
+    def __init__(
+        self, decompressor: zstd.ZstdDecompressor | lzma.LZMADecompressor | pyppmd.Ppmd8Decoder
+    ) -> None:
         self._dec = decompressor
 
     @property
@@ -174,6 +176,8 @@ class _Incremental:
         return bool(self._dec.eof)
 
     def decode(self, data: bytes, limit: int) -> bytes:
+        if isinstance(self._dec, pyppmd.Ppmd8Decoder):
+            return bytes(self._dec.decode(data, limit))
         return bytes(self._dec.decompress(data, limit))
 
 
@@ -199,31 +203,17 @@ class _Deflate64:
         return out
 
 
-class _Ppmd:
+def _ppmd(params: bytes, what: str) -> _Incremental:
     """PPMd variant I rev. 1, as zip stores it: two bytes of parameters, then the coded data."""
-
-    def __init__(self, params: bytes, what: str) -> None:
-        if len(params) < 2:
-            raise ArchiveError(f"{what}: PPMd parameters missing")
-        value = int.from_bytes(params[:2], "little")
-        order, mem_mb, restore = (value & 0xF) + 1, ((value >> 4) & 0xFF) + 1, value >> 12
-        if order < 2 or restore > 1:
-            raise ArchiveError(
-                f"{what}: PPMd parameters (order {order}, restore method {restore}) "
-                "are not supported"
-            )
-        self._dec = pyppmd.Ppmd8Decoder(order, mem_mb << 20, restore)
-
-    @property
-    def needs_input(self) -> bool:
-        return bool(self._dec.needs_input)
-
-    @property
-    def eof(self) -> bool:
-        return bool(self._dec.eof)
-
-    def decode(self, data: bytes, limit: int) -> bytes:
-        return bytes(self._dec.decode(data, limit))
+    if len(params) < 2:
+        raise ArchiveError(f"{what}: PPMd parameters missing")
+    value = int.from_bytes(params[:2], "little")
+    order, mem_mb, restore = (value & 0xF) + 1, ((value >> 4) & 0xFF) + 1, value >> 12
+    if order < 2 or restore > 1:
+        raise ArchiveError(
+            f"{what}: PPMd parameters (order {order}, restore method {restore}) are not supported"
+        )
+    return _Incremental(pyppmd.Ppmd8Decoder(order, mem_mb << 20, restore))
 
 
 class _Decoded:
@@ -244,7 +234,7 @@ class _Decoded:
         elif method == 95:
             self._codec = _Incremental(lzma.LZMADecompressor(lzma.FORMAT_XZ))
         else:
-            self._codec = _Ppmd(window.read(2), what)
+            self._codec = _ppmd(window.read(2), what)
 
     def read(self, size: int = -1, /) -> bytes:
         want = self._left if size < 0 else min(size, self._left)

@@ -24,6 +24,7 @@ from veriscan.analyzers.models.pickles import (
     scan_pickle,
     torch_info,
 )
+from veriscan.analyzers.models.zipwalk import zip64_compressed_size
 from veriscan.model import JSON
 
 __all__ = [
@@ -312,7 +313,7 @@ def _zip_members(head: bytes, limit: int = MAX_ZIP_MEMBERS) -> list[_Member]:
         start = pos + 30 + nlen + xlen
         known: int | None = comp
         if comp == 0xFFFFFFFF:
-            known = _zip64_compressed(extra)
+            known = zip64_compressed_size(extra)
         elif flags & 0x08 and comp == 0:
             known = None  # sizes follow the data in a descriptor; the walk cannot go past it
         members.append(_Member(name, method, start, known))
@@ -320,16 +321,6 @@ def _zip_members(head: bytes, limit: int = MAX_ZIP_MEMBERS) -> list[_Member]:
             break
         pos = start + known
     return members
-
-
-def _zip64_compressed(extra: bytes) -> int | None:
-    pos = 0
-    while pos + 4 <= len(extra):
-        tag, length = struct.unpack_from("<HH", extra, pos)
-        if tag == 0x0001 and length >= 16:
-            return int(struct.unpack_from("<Q", extra, pos + 12)[0])
-        pos += 4 + length
-    return None
 
 
 def read_torch_zip(head: bytes) -> TorchInfo:

@@ -88,7 +88,8 @@ class ZipWalker:
         size, _, nlen, xlen = struct.unpack_from("<IIHH", header, 18)
         name = header[30 : 30 + nlen].decode("utf-8", "replace")
         if size == 0xFFFFFFFF:
-            size = _zip64_size(header[30 + nlen : 30 + nlen + xlen])
+            found = zip64_compressed_size(header[30 + nlen : 30 + nlen + xlen])
+            size = -1 if found is None else found
         self.names.append(name)
         self._capture = None
         if (flags & 0x08 and size == 0) or size < 0:
@@ -107,11 +108,12 @@ class ZipWalker:
         return any(p.name.rsplit("/", 1)[-1] == "data.pkl" for p in self.pickles)
 
 
-def _zip64_size(extra: bytes) -> int:
+def zip64_compressed_size(extra: bytes) -> int | None:
+    """The compressed size a zip64 extra field holds, where a local header says 0xFFFFFFFF."""
     pos = 0
     while pos + 4 <= len(extra):
         tag, length = struct.unpack_from("<HH", extra, pos)
         if tag == 0x0001 and length >= 16:
             return int(struct.unpack_from("<Q", extra, pos + 12)[0])
         pos += 4 + length
-    return -1
+    return None
