@@ -17,6 +17,7 @@ from typing import BinaryIO
 import py7zr
 import pytest
 
+from support.streams import pipe
 from veriscan.settings import Settings
 from veriscan.sources.archive import (
     ARCHIVE_MIMES,
@@ -47,28 +48,6 @@ def budget(**limits: int) -> ExpansionBudget:
     }
     values.update(limits)
     return ExpansionBudget(**values)
-
-
-class NonSeekable(io.RawIOBase):
-    """A pipe-like stream: forward reads only, as evidence streamed from a device would be."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = io.BytesIO(data)
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        chunk = self._data.read(min(len(buffer), 4096))
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
-
-
-def pipe(data: bytes) -> BinaryIO:
-    return io.BufferedReader(NonSeekable(data))
 
 
 def write_zip(path: Path, members: list[tuple[str, bytes]], *, deflate: bool = True) -> Path:

@@ -14,11 +14,11 @@ import os
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
 import py7zr
 import pytest
 
+from support.streams import pipe
 from veriscan.sources.archive import (
     ArchiveError,
     DamagedArchiveError,
@@ -35,24 +35,6 @@ SEVEN = "application/x-7z-compressed"
 
 def budget() -> ExpansionBudget:
     return ExpansionBudget(1000, 1 << 30, 10_000, 1 << 20)
-
-
-def pipe(data: bytes) -> BinaryIO:
-    """Read forward only, in small pieces, as evidence streamed from a device would be."""
-    return io.BufferedReader(_Pipe(data), 4096)
-
-
-class _Pipe(io.RawIOBase):
-    def __init__(self, data: bytes) -> None:
-        self._data = io.BytesIO(data)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        chunk = self._data.read(min(len(buffer), 4096))
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
 
 
 def tar_bytes(members: list[tuple[str, bytes]]) -> bytes:
