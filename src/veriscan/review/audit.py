@@ -66,47 +66,63 @@ def append(
 ) -> AuditEntry:
     """Adds one entry after the current head; concurrent writers retry on the unique sequence.
 
-    The entry is on disk before the head file names it (see ``_durable``), so a crash can leave
+    The entry is on disk before the head file names it (see ``durable``), so a crash can leave
     the file behind the log, never ahead of it, which verify would report as entries cut off.
     """
-    head = schema.audit_head.c
-    payload = details or {}
     for _ in range(RETRIES):
         try:
-            with case.engine.connect() as conn, _durable(conn), conn.begin():
-                last = conn.execute(select(head.seq, head.hash).where(head.id == 1)).first()
-                seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-                at = datetime.now(UTC).isoformat(timespec="microseconds")
-                digest = entry_hash(seq, at, user, action, obj, payload, prev)
-                conn.execute(
-                    insert(schema.audit).values(
-                        seq=seq,
-                        at=at,
-                        user=user,
-                        action=action,
-                        object=obj,
-                        details=payload,
-                        prev=prev,
-                        hash=digest,
-                    )
-                )
-                if last:
-                    conn.execute(
-                        update(schema.audit_head)
-                        .where(head.id == 1, head.seq == last.seq)
-                        .values(seq=seq, hash=digest)
-                    )
-                else:
-                    conn.execute(insert(schema.audit_head).values(id=1, seq=seq, hash=digest))
+            with case.engine.connect() as conn, durable(conn), conn.begin():
+                entry = append_in(conn, user, action, obj, details)
         except (IntegrityError, OperationalError):
             continue
-        anchor.record(case.root, seq, digest)
-        return AuditEntry(seq, at, user, action, obj, payload, prev, digest)
+        committed(case, entry)
+        return entry
     raise RuntimeError(f"audit log busy: could not append {action!r} after {RETRIES} tries")
 
 
+def append_in(
+    conn: Connection, user: str, action: str, obj: str, details: dict[str, Any] | None = None
+) -> AuditEntry:
+    """Writes one entry inside the caller's transaction, so a change and its audit entry commit
+    together or not at all. The caller opens the connection with ``durable``, retries the whole
+    transaction on IntegrityError (another writer took the sequence number) and, once committed,
+    calls ``committed`` so the head file follows."""
+    head = schema.audit_head.c
+    payload = details or {}
+    last = conn.execute(select(head.seq, head.hash).where(head.id == 1)).first()
+    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+    at = datetime.now(UTC).isoformat(timespec="microseconds")
+    digest = entry_hash(seq, at, user, action, obj, payload, prev)
+    conn.execute(
+        insert(schema.audit).values(
+            seq=seq,
+            at=at,
+            user=user,
+            action=action,
+            object=obj,
+            details=payload,
+            prev=prev,
+            hash=digest,
+        )
+    )
+    if last:
+        conn.execute(
+            update(schema.audit_head)
+            .where(head.id == 1, head.seq == last.seq)
+            .values(seq=seq, hash=digest)
+        )
+    else:
+        conn.execute(insert(schema.audit_head).values(id=1, seq=seq, hash=digest))
+    return AuditEntry(seq, at, user, action, obj, payload, prev, digest)
+
+
+def committed(case: Case, entry: AuditEntry) -> None:
+    """After the transaction holding ``entry`` committed: the head file names it."""
+    anchor.record(case.root, entry.seq, entry.hash)
+
+
 @contextmanager
-def _durable(conn: Connection) -> Iterator[None]:
+def durable(conn: Connection) -> Iterator[None]:
     """SQLite in WAL mode with synchronous=NORMAL (the case's setting, for ingest speed) makes a
     commit durable only at the next checkpoint; an audit entry is worth the fsync of FULL."""
     sqlite = conn.dialect.name == "sqlite"

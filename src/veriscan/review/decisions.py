@@ -113,51 +113,54 @@ def categorise(
         ).first()
     if known is None:
         raise DecisionError(f"no content {sha256!r} in the case")
-    at = datetime.now(UTC).isoformat(timespec="microseconds")
-    try:
-        with case.engine.begin() as conn:
-            now_at = _version(conn, sha256)
-            if now_at != seen_version:
-                raise ConflictError(sha256, seen_version, now_at)
-            conn.execute(
-                insert(schema.decisions).values(
-                    sha256=sha256,
-                    version=seen_version + 1,
-                    scheme=scheme.name,
-                    category=category,
-                    note=note,
-                    tags=list(tags),
-                    user=user.username,
-                    at=at,
-                    undoes=undoes,
-                )
-            )
-    except (IntegrityError, OperationalError) as exc:
-        # another writer got there first (unique version) or holds the database (busy snapshot)
-        with case.engine.connect() as conn:
-            now_at = _version(conn, sha256)
-        if now_at == seen_version:
-            raise DecisionError(f"the case database is busy, try again: {exc}") from None
-        conflict = ConflictError(sha256, seen_version, now_at)
-        audit.append(case, user.username, "categorise-conflict", sha256, {"seen": seen_version})
-        raise conflict from None
-    except ConflictError as conflict:
-        audit.append(
-            case,
-            user.username,
-            "categorise-conflict",
-            sha256,
-            {"seen": seen_version, "current": conflict.current},
-        )
-        raise
     action = "undo" if undoes is not None else "categorise"
-    audit.append(
-        case,
-        user.username,
-        action,
-        sha256,
-        {"category": category, "scheme": scheme.name, "version": seen_version + 1},
-    )
+    busy: Exception | None = None
+    for _ in range(audit.RETRIES):
+        at = datetime.now(UTC).isoformat(timespec="microseconds")
+        try:
+            with case.engine.connect() as conn, audit.durable(conn), conn.begin():
+                now_at = _version(conn, sha256)
+                if now_at != seen_version:
+                    raise ConflictError(sha256, seen_version, now_at)
+                conn.execute(
+                    insert(schema.decisions).values(
+                        sha256=sha256,
+                        version=seen_version + 1,
+                        scheme=scheme.name,
+                        category=category,
+                        note=note,
+                        tags=list(tags),
+                        user=user.username,
+                        at=at,
+                        undoes=undoes,
+                    )
+                )
+                details = {"category": category, "scheme": scheme.name, "version": seen_version + 1}
+                entry = audit.append_in(conn, user.username, action, sha256, details)
+        except (IntegrityError, OperationalError) as exc:
+            # another writer got there first (unique version), took the audit sequence number,
+            # or holds the database (busy snapshot): only the first is a conflict
+            with case.engine.connect() as conn:
+                now_at = _version(conn, sha256)
+            if now_at == seen_version:
+                busy = exc
+                continue
+            conflict = ConflictError(sha256, seen_version, now_at)
+            audit.append(case, user.username, "categorise-conflict", sha256, {"seen": seen_version})
+            raise conflict from None
+        except ConflictError as conflict:
+            audit.append(
+                case,
+                user.username,
+                "categorise-conflict",
+                sha256,
+                {"seen": seen_version, "current": conflict.current},
+            )
+            raise
+        audit.committed(case, entry)
+        break
+    else:
+        raise DecisionError(f"the case database is busy, try again: {busy}") from None
     return Decision(
         sha256,
         seen_version + 1,

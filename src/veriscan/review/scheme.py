@@ -6,8 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from veriscan.matching.lists.schemes import BUILTIN, US, Scheme, load_scheme, scheme_from_text
+from veriscan.matching.lists.schemes import (
+    BUILTIN,
+    US,
+    Scheme,
+    SchemeError,
+    load_scheme,
+    scheme_from_text,
+)
 from veriscan.review import audit
 from veriscan.store import schema
 from veriscan.store.case import Case
@@ -35,8 +43,16 @@ def set_case_scheme(case: Case, actor: str, name_or_path: str) -> Scheme:
     else:
         path = Path(name_or_path)
         value = {"toml": path.read_text(encoding="utf-8"), "origin": path.name}
-    with case.engine.begin() as conn:
-        conn.execute(delete(schema.case_settings).where(schema.case_settings.c.key == KEY))
-        conn.execute(insert(schema.case_settings).values(key=KEY, value=value))
-    audit.append(case, actor, "settings", "case scheme", {"scheme": scheme.name})
-    return scheme
+    for _ in range(audit.RETRIES):
+        try:
+            with case.engine.connect() as conn, audit.durable(conn), conn.begin():
+                conn.execute(delete(schema.case_settings).where(schema.case_settings.c.key == KEY))
+                conn.execute(insert(schema.case_settings).values(key=KEY, value=value))
+                entry = audit.append_in(
+                    conn, actor, "settings", "case scheme", {"scheme": scheme.name}
+                )
+        except (IntegrityError, OperationalError):
+            continue  # another writer took the audit sequence number: the whole change again
+        audit.committed(case, entry)
+        return scheme
+    raise SchemeError("the case database is busy: the scheme was not changed, try again")

@@ -120,3 +120,49 @@ def test_vics_export_carries_the_reviewers_category(case: Case) -> None:
     out = io.StringIO()
     export_vics(case, out, UK, "UK")
     assert json.loads(out.getvalue())["value"][0]["Category"] is None, "other scheme: not mapped"
+
+
+class _AuditDownError(Exception):
+    pass
+
+
+def test_a_decision_and_its_audit_entry_commit_together(
+    case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure between the decision and its audit entry leaves neither: a categorisation that
+    the log does not show never happened."""
+    before = len(list(audit.entries(case)))
+    real = audit.append_in
+
+    def fail_after_decision(*args: object, **kwargs: object) -> audit.AuditEntry:
+        raise _AuditDownError
+
+    monkeypatch.setattr(audit, "append_in", fail_after_decision)
+    with pytest.raises(_AuditDownError):
+        categorise(case, ANN, SHA, "3", US, seen_version=0)
+    assert current(case, [SHA]) == {} and history(case, SHA) == []
+    assert len(list(audit.entries(case))) == before
+
+    monkeypatch.setattr(audit, "append_in", real)
+    made = categorise(case, ANN, SHA, "3", US, seen_version=0)
+    assert made.version == 1
+    entries = list(audit.entries(case))
+    assert len(entries) == before + 1 and entries[-1].action == "categorise"
+    assert audit.verify(case).ok
+
+
+def test_a_scheme_change_and_its_audit_entry_commit_together(
+    case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from veriscan.review.scheme import case_scheme, set_case_scheme
+
+    before = len(list(audit.entries(case)))
+
+    def fail(*args: object, **kwargs: object) -> audit.AuditEntry:
+        raise _AuditDownError
+
+    monkeypatch.setattr(audit, "append_in", fail)
+    with pytest.raises(_AuditDownError):
+        set_case_scheme(case, "lee", "UK")
+    assert case_scheme(case) is US
+    assert len(list(audit.entries(case))) == before
