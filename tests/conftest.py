@@ -113,8 +113,8 @@ def build_review_case(root: Path, users: tuple[tuple[str, str], ...]) -> Path:
     from typer.testing import CliRunner
 
     from veriscan.cli.app import app
-    from veriscan.demo import make_demo_evidence
-    from veriscan.demo_ai import add_ai_samples
+    from veriscan.demo.ai import add_ai_samples
+    from veriscan.demo.evidence import make_demo_evidence
     from veriscan.review.users import add_user
     from veriscan.store.case import Case
 

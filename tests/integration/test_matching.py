@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from veriscan.analyzers.pdq import pdq_hash
 from veriscan.cli.app import app
-from veriscan.demo import make_demo_evidence
+from veriscan.demo.evidence import make_demo_evidence
 
 runner = CliRunner()
 

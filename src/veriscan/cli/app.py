@@ -317,8 +317,8 @@ def demo_evidence(
     ] = 0,
 ) -> None:
     """Draw a benign sample evidence set (landscapes, shapes, archives, a corrupt file)."""
-    from veriscan.demo import make_demo_evidence
-    from veriscan.demo_ai import add_ai_samples
+    from veriscan.demo.ai import add_ai_samples
+    from veriscan.demo.evidence import make_demo_evidence
 
     try:
         made = make_demo_evidence(directory, seed=seed)
@@ -326,7 +326,7 @@ def demo_evidence(
         fail(str(exc))
     samples = add_ai_samples(directory)
     if bulk:
-        from veriscan.demo import add_bulk_photos
+        from veriscan.demo.evidence import add_bulk_photos
 
         try:
             add_bulk_photos(directory, bulk, seed=seed)
@@ -334,7 +334,7 @@ def demo_evidence(
             fail(str(exc))
         out.print(f"plus {bulk} bulk photos", highlight=False, markup=False)
     if hash_list is not None:
-        from veriscan.demo_lists import write_demo_list
+        from veriscan.demo.lists import write_demo_list
 
         n = write_demo_list(directory, hash_list)
         out.print(f"demo hash list: {hash_list} ({n} entries)", highlight=False, markup=False)

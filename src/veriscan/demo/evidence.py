@@ -23,7 +23,7 @@ import numpy as np
 from PIL import ExifTags, Image
 from PIL.TiffImagePlugin import IFDRational
 
-from veriscan.demo_draw import DIAGRAM_KINDS, Rng, landscape, line_chart, star
+from veriscan.demo.draw import DIAGRAM_KINDS, Rng, landscape, line_chart, star
 
 __all__ = [
     "ARCHIVE",

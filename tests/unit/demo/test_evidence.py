@@ -15,7 +15,7 @@ import pdqhash
 import pytest
 from PIL import ExifTags, Image, ImageOps
 
-from veriscan.demo import (
+from veriscan.demo.evidence import (
     ARCHIVE,
     CAMERA_PHOTOS,
     DIAGRAMS,
@@ -225,8 +225,8 @@ def test_refuses_a_file_as_target(tmp_path: Path) -> None:
 
 
 def test_demo_list_matches_the_demo_and_refuses_other_folders(tmp_path: Path) -> None:
-    from veriscan.demo import make_demo_evidence
-    from veriscan.demo_lists import write_demo_list
+    from veriscan.demo.evidence import make_demo_evidence
+    from veriscan.demo.lists import write_demo_list
 
     evidence = tmp_path / "ev"
     make_demo_evidence(evidence)
@@ -243,7 +243,7 @@ def test_demo_list_matches_the_demo_and_refuses_other_folders(tmp_path: Path) ->
 
 
 def test_bulk_photos_are_deterministic_benign_landscapes(tmp_path: Path) -> None:
-    from veriscan.demo import BULK_FOLDER, add_bulk_photos
+    from veriscan.demo.evidence import BULK_FOLDER, add_bulk_photos
 
     assert add_bulk_photos(tmp_path / "a", 12) == 12
     add_bulk_photos(tmp_path / "b", 12)
