@@ -148,9 +148,9 @@ def speed(bundle: Path, count: int = 32, size: int = SIZE, rounds: int = 3) -> d
 def accuracy(bundle: Path, work: Path, *, lofo: bool = False) -> dict[str, Any]:
     """In-distribution, q75 and (optionally) leave-one-family-out AUC under JPEG q90."""
     from veriscan.analyzers.detect.bundle import read_meta
-    from veriscan.analyzers.detect.training.data import load_dataset
-    from veriscan.analyzers.detect.training.evaluate import evaluate
-    from veriscan.analyzers.detect.training.lofo import leave_one_family_out
+    from veriscan.detector_training.data import load_dataset
+    from veriscan.detector_training.evaluate import evaluate
+    from veriscan.detector_training.lofo import leave_one_family_out
 
     if not MANIFEST.is_file():
         return {"skipped": f"no corpus at {MANIFEST}"}

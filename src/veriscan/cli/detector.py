@@ -18,7 +18,7 @@ import typer
 from veriscan.cli.common import err, fail, out
 
 if TYPE_CHECKING:
-    from veriscan.analyzers.detect.training.data import Dataset
+    from veriscan.detector_training.data import Dataset
 
 detector_app = typer.Typer(
     help="Train and evaluate the pixel-level AI-image detector (needs the train extra).",
@@ -60,7 +60,7 @@ def _problems(skipped: Mapping[str, int]) -> int:
 def _dataset(
     manifest: Path | None, real: Path | None, ai: Path | None, exclude: list[str]
 ) -> Dataset:
-    from veriscan.analyzers.detect.training.data import DataError, load_dataset
+    from veriscan.detector_training.data import DataError, load_dataset
 
     try:
         return load_dataset(manifest, real, ai, exclude_families=exclude)
@@ -98,10 +98,10 @@ def train_cmd(
 ) -> None:
     """Train a detector from scratch and write detector.onnx + detector.json."""
     _require("torch", "onnx")
-    from veriscan.analyzers.detect.training.data import DataError
-    from veriscan.analyzers.detect.training.export import ExportError
-    from veriscan.analyzers.detect.training.nets import DESIGNS
-    from veriscan.analyzers.detect.training.train import TrainConfig, train_detector
+    from veriscan.detector_training.data import DataError
+    from veriscan.detector_training.export import ExportError
+    from veriscan.detector_training.nets import DESIGNS
+    from veriscan.detector_training.train import TrainConfig, train_detector
 
     if design not in DESIGNS:
         fail(f"--design must be one of {', '.join(DESIGNS)}")
@@ -165,8 +165,8 @@ def eval_cmd(
     """Grade a bundle through its ONNX file, on the test split by default."""
     _require("matplotlib", *(("torch", "onnx") if lofo else ()))
     from veriscan.analyzers.detect.bundle import BundleError, read_meta
-    from veriscan.analyzers.detect.training.data import DataError
-    from veriscan.analyzers.detect.training.evaluate import evaluate, write_report
+    from veriscan.detector_training.data import DataError
+    from veriscan.detector_training.evaluate import evaluate, write_report
 
     try:
         meta = read_meta(bundle)
@@ -186,7 +186,7 @@ def eval_cmd(
     except DataError as exc:
         fail(str(exc))
     if lofo:
-        from veriscan.analyzers.detect.training.lofo import leave_one_family_out
+        from veriscan.detector_training.lofo import leave_one_family_out
 
         report["lofo"] = leave_one_family_out(
             meta, dataset, out_dir, jpeg_quality=jpeg, min_images=lofo_min, log=_say

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from veriscan.analyzers.detect.training import metrics
+from veriscan.detector_training import metrics
 
 
 def test_auc_perfect_reversed_and_tied() -> None:

@@ -21,12 +21,12 @@ pytest.importorskip("onnx")
 
 from veriscan.analyzers.detect.bundle import INPUT, ONNX_NAME, OUTPUT, read_meta  # noqa: E402
 from veriscan.analyzers.detect.patches import grid_patches  # noqa: E402
-from veriscan.analyzers.detect.training.data import load_dataset  # noqa: E402
-from veriscan.analyzers.detect.training.evaluate import Scorer, evaluate, session  # noqa: E402
-from veriscan.analyzers.detect.training.export import export_onnx  # noqa: E402
-from veriscan.analyzers.detect.training.nets import DESIGNS, build  # noqa: E402
-from veriscan.analyzers.detect.training.train import TrainConfig, train_detector  # noqa: E402
 from veriscan.cli.app import app  # noqa: E402
+from veriscan.detector_training.data import load_dataset  # noqa: E402
+from veriscan.detector_training.evaluate import Scorer, evaluate, session  # noqa: E402
+from veriscan.detector_training.export import export_onnx  # noqa: E402
+from veriscan.detector_training.nets import DESIGNS, build  # noqa: E402
+from veriscan.detector_training.train import TrainConfig, train_detector  # noqa: E402
 
 
 def _scene(rng: np.random.Generator, size: int) -> np.ndarray:

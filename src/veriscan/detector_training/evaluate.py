@@ -25,9 +25,9 @@ from PIL import Image
 from veriscan import offline
 from veriscan.analyzers.detect.bundle import INPUT, ONNX_NAME, OUTPUT, BundleMeta, read_meta
 from veriscan.analyzers.detect.patches import grid_patches
-from veriscan.analyzers.detect.training import metrics
-from veriscan.analyzers.detect.training.augment import decode, encode, resize
-from veriscan.analyzers.detect.training.data import (
+from veriscan.detector_training import metrics
+from veriscan.detector_training.augment import decode, encode, resize
+from veriscan.detector_training.data import (
     MIN_SIDE,
     REAL,
     Dataset,
@@ -203,7 +203,7 @@ def evaluate(
     log: Log = print,
 ) -> dict[str, Any]:
     """Score, write ``report.json``, ``roc.png`` and ``reliability.png`` under ``out``."""
-    from veriscan.analyzers.detect.training import plots
+    from veriscan.detector_training import plots
 
     started = time.perf_counter()
     scorer = Scorer(folder)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from veriscan.analyzers.detect.training import augment
-from veriscan.analyzers.detect.training.data import (
+from veriscan.detector_training import augment
+from veriscan.detector_training.data import (
     SPLITS,
     UnusableError,
     load_dataset,

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from veriscan.analyzers.detect.bundle import INPUT, ONNX_NAME, OUTPUT
-from veriscan.analyzers.detect.training.evaluate import session
+from veriscan.detector_training.evaluate import session
 
 OPSET: Final = 17
 TOLERANCE: Final = 1e-4

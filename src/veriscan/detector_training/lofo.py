@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from veriscan.analyzers.detect.bundle import BundleMeta
-from veriscan.analyzers.detect.training import metrics
-from veriscan.analyzers.detect.training.data import Dataset
-from veriscan.analyzers.detect.training.evaluate import Log, Scorer, score_dataset
-from veriscan.analyzers.detect.training.train import TrainConfig, train_detector
+from veriscan.detector_training import metrics
+from veriscan.detector_training.data import Dataset
+from veriscan.detector_training.evaluate import Log, Scorer, score_dataset
+from veriscan.detector_training.train import TrainConfig, train_detector
 
 MIN_FAMILY_IMAGES = 8
 

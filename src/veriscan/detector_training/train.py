@@ -38,8 +38,8 @@ from veriscan.analyzers.detect.bundle import (
     write_meta,
 )
 from veriscan.analyzers.detect.patches import GRID_PATCHES, PATCH, grid_patches
-from veriscan.analyzers.detect.training import metrics
-from veriscan.analyzers.detect.training.augment import (
+from veriscan.detector_training import metrics
+from veriscan.detector_training.augment import (
     CROP,
     CROPS_PER_IMAGE,
     AugmentConfig,
@@ -48,7 +48,7 @@ from veriscan.analyzers.detect.training.augment import (
     encode,
     random_crops,
 )
-from veriscan.analyzers.detect.training.data import (
+from veriscan.detector_training.data import (
     MIN_SIDE,
     SPLIT_FRACTIONS,
     DataError,
@@ -57,9 +57,9 @@ from veriscan.analyzers.detect.training.data import (
     UnusableError,
     read_pixels,
 )
-from veriscan.analyzers.detect.training.evaluate import session
-from veriscan.analyzers.detect.training.export import export_onnx
-from veriscan.analyzers.detect.training.nets import WIDTH, build, parameter_count
+from veriscan.detector_training.evaluate import session
+from veriscan.detector_training.export import export_onnx
+from veriscan.detector_training.nets import WIDTH, build, parameter_count
 
 VAL_JPEG: Final = 90
 Log = Callable[[str], None]
