@@ -15,8 +15,8 @@ from veriscan.cli.disk import verify_for_case
 from veriscan.cli.entry import interrupt_reported, log_traceback
 from veriscan.cli.lists import library_for, run_matching
 from veriscan.cli.progress import ScanProgress
+from veriscan.pipeline.executors import ExecutorError
 from veriscan.pipeline.ingest import IngestInterrupted, IngestReport, ingest, prepare_analyzers
-from veriscan.pipeline.ray_executor import ExecutorError
 from veriscan.plugins import PluginError, Registry, load_registry
 from veriscan.settings import Settings, SettingsError, load_settings
 from veriscan.sources.base import EvidenceSource, SourceError

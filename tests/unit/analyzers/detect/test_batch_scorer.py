@@ -21,7 +21,7 @@ from veriscan.analyzers.detect.batch import BatchScorer
 from veriscan.model import Artifact, Attribute
 from veriscan.pipeline.detector_stage import resolve_stage
 from veriscan.pipeline.executors import InlineExecutor, rows_batch
-from veriscan.pipeline.ray_executor import inference_resources
+from veriscan.pipeline.executors.ray import inference_resources
 from veriscan.settings import Settings
 
 

@@ -13,7 +13,7 @@ import socket
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
-from veriscan.pipeline.executors import POLL_S, Batch, Executor, windowed
+from veriscan.pipeline.executors.base import POLL_S, Batch, Executor, ExecutorError, windowed
 
 U = TypeVar("U")
 R = TypeVar("R")
@@ -22,10 +22,6 @@ RETRIES: Final = 5
 CONNECT_S: Final = 5.0
 GPU_BATCH: Final = 8
 _NEEDS_RAY: Final = "the Ray executor needs the [cluster] extra: pip install 'veriscan[cluster]'"
-
-
-class ExecutorError(RuntimeError):
-    """The executor cannot start (no Ray, no cluster at the address)."""
 
 
 def _check_reachable(address: str) -> None:
