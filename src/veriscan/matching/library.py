@@ -123,7 +123,8 @@ def detect_format(path: Path, formats: Sequence[ListFormat] | None = None) -> st
     head = read_head(path) if path.is_file() else b""
     if path.is_file() and head_kind(head) is None:
         raise ListFormatError(f"{path}: empty file, nothing to import")
-    found = [f.id for f in chosen if f.sniff(path, head)]
+    said_yes = [f for f in chosen if f.sniff(path, head)]
+    found = [f.id for f in said_yes if not f.fallback] or [f.id for f in said_yes]
     if len(found) != 1:
         said = f"looks like {', '.join(found)}" if found else "is in no known list format"
         raise ListFormatError(f"{path} {said}: pass --format")

@@ -3,7 +3,8 @@
 Each format says whether a file looks like it (``sniff``, from the first bytes: a multi-gigabyte
 list is sniffed instantly) and reads it as a stream of :data:`ListEvent` (``read``): one record
 per entry or a bad line with its number, never a silent skip. ``lists import --format auto`` asks
-every registered format's ``sniff``; exactly one should say yes.
+every registered format's ``sniff``; exactly one should say yes (a ``fallback`` format, plain
+hashes, only when no other does).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class ListFormat(ABC):
     version: ClassVar[str] = "1"
     known_good: ClassVar[bool] = False
     """Lists of this format are known-good (NSRL) unless the import says otherwise."""
+    fallback: ClassVar[bool] = False
+    """Recognises almost any text (plain hashes): chosen only when no other format's sniff does."""
 
     @abstractmethod
     def sniff(self, path: Path, head: bytes) -> bool:
@@ -81,6 +84,7 @@ class CsvFormat(_HeadFormat):
 
 class PlainFormat(_HeadFormat):
     id = "plain"
+    fallback = True
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[ListEvent]:
         from veriscan.matching.lists.text import read_plain_list
