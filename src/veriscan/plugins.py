@@ -19,6 +19,7 @@ Kind = Literal[
     "matchers",
     "signal_types",
     "list_formats",
+    "archive_formats",
 ]
 KINDS: tuple[Kind, ...] = (
     "sources",
@@ -27,6 +28,7 @@ KINDS: tuple[Kind, ...] = (
     "matchers",
     "signal_types",
     "list_formats",
+    "archive_formats",
 )
 GROUP_PREFIX = "veriscan."
 
