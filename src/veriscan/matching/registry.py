@@ -18,6 +18,7 @@ BUILTIN_ORDER = ("md5", "sha1", "sha256", "pdq", "vpdq")
 BUILTIN_FORMATS = ("vics", "csv", "plain", "pdq", "nsrl", "vpdq")
 
 T = TypeVar("T")
+MISSING = "reinstall veriscan, e.g. pip install -e ."
 
 
 def _checked(registry: Registry, kind: Kind, base: Any) -> list[type[T]]:
@@ -26,6 +27,10 @@ def _checked(registry: Registry, kind: Kind, base: Any) -> list[type[T]]:
         if not (isinstance(cls, type) and issubclass(cls, base)):
             raise PluginError(f"{kind[:-1]} {cls!r} does not subclass {base.__name__}")
         out.append(cls)
+    if not out:
+        raise PluginError(
+            f"no {kind} installed: the package's entry points are missing ({MISSING})"
+        )
     return out
 
 

@@ -127,6 +127,10 @@ def test_registry_refuses_a_signal_type_that_is_not_one() -> None:
         id = "bogus"
         version = "1"
 
+    with pytest.raises(PluginError, match="no signal_types installed"):
+        signal_types(Registry())
+    with pytest.raises(PluginError, match="no list_formats installed"):
+        list_formats(Registry())
     registry = Registry()
     registry.register("signal_types", NotASignal)
     with pytest.raises(PluginError, match="does not subclass SignalType"):

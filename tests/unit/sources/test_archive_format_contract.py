@@ -107,6 +107,8 @@ def test_registry_refuses_an_archive_format_that_is_not_one() -> None:
     class NotAFormat:
         id = "bogus"
 
+    with pytest.raises(PluginError, match="no archive_formats installed"):
+        archive_formats(Registry())
     registry = Registry()
     registry.register("archive_formats", NotAFormat)
     with pytest.raises(PluginError, match="does not subclass ArchiveFormat"):

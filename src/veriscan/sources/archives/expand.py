@@ -47,6 +47,11 @@ def archive_formats(registry: Registry | None = None) -> list[ArchiveFormat]:
         if not (isinstance(cls, type) and issubclass(cls, ArchiveFormat)):
             raise PluginError(f"archive format {cls!r} does not subclass ArchiveFormat")
         out.append(cls())
+    if not out:
+        raise PluginError(
+            "no archive_formats installed: the package's entry points are missing"
+            " (reinstall veriscan, e.g. pip install -e .)"
+        )
     return out
 
 
