@@ -12,8 +12,24 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Literal
 
-Kind = Literal["sources", "analyzers", "exporters", "matchers"]
-KINDS: tuple[Kind, ...] = ("sources", "analyzers", "exporters", "matchers")
+Kind = Literal[
+    "sources",
+    "analyzers",
+    "exporters",
+    "matchers",
+    "signal_types",
+    "list_formats",
+    "archive_formats",
+]
+KINDS: tuple[Kind, ...] = (
+    "sources",
+    "analyzers",
+    "exporters",
+    "matchers",
+    "signal_types",
+    "list_formats",
+    "archive_formats",
+)
 GROUP_PREFIX = "veriscan."
 
 

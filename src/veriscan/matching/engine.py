@@ -8,16 +8,17 @@ table records which lists, by the SHA-256 of the file they were imported from, w
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, insert, select
 
 from veriscan import __version__
-from veriscan.matching.base import CaseHashes, Matcher
+from veriscan.matching.base import CaseHashes, HashList, Matcher
+from veriscan.matching.registry import signal_types
+from veriscan.matching.signals.base import SignalType
 from veriscan.matching.stored import StoredList
-from veriscan.matching.vpdq import VideoFrame, frames_from_json
 from veriscan.model import Match, RunInfo
 from veriscan.plugins import Registry, load_registry
 from veriscan.store import schema
@@ -37,9 +38,13 @@ class MatchSummary:
         return sum(sum(kinds.values()) for kinds in self.lists.values())
 
 
-def case_hashes(case: Case, chunk: int = CHUNK) -> Iterator[list[CaseHashes]]:
-    """Every content's stored hashes (video frame hashes included), ``chunk`` contents at a time
-    in SHA-256 order, so a case of millions of files is matched in bounded memory."""
+def case_hashes(
+    case: Case, chunk: int = CHUNK, signals: Sequence[SignalType[Any]] | None = None
+) -> Iterator[list[CaseHashes]]:
+    """Every content's stored hashes, ``chunk`` contents at a time in SHA-256 order, so a case of
+    millions of files is matched in bounded memory. The stored findings a signal type reads (the
+    vpdq frame hashes of videos) come along for the contents it names."""
+    wanted = [s for s in (signal_types() if signals is None else signals) if s.findings_key]
     c = schema.contents.c
     after = ""
     while True:
@@ -53,31 +58,44 @@ def case_hashes(case: Case, chunk: int = CHUNK) -> Iterator[list[CaseHashes]]:
             if not rows:
                 return
             batch = [CaseHashes(r.sha256, r.md5, r.sha1, r.pdq_hash, r.pdq_quality) for r in rows]
-            videos = [r.sha256 for r in rows if r.mime.startswith("video/")]
-            frames: dict[str, tuple[list[VideoFrame], float]] = {}
-            for start in range(0, len(videos), 500):
-                q = select(c.sha256, c.findings).where(c.sha256.in_(videos[start : start + 500]))
+            by_sha = {content.sha256: content for content in batch}
+            needed = [
+                r.sha256 for r in rows if any(r.mime.startswith(s.findings_mime) for s in wanted)
+            ]
+            for start in range(0, len(needed), 500):
+                q = select(c.sha256, c.findings).where(c.sha256.in_(needed[start : start + 500]))
                 for sha, findings in conn.execute(q):
-                    vpdq = (findings or {}).get("vpdq", {})
-                    if vpdq.get("frames"):
-                        interval = float(vpdq.get("interval_ms") or 0) / 1000
-                        frames[sha] = (frames_from_json(vpdq["frames"]), interval)
-        for content in batch:
-            if content.sha256 in frames:
-                content.frames, content.interval = frames[content.sha256]
+                    for signal in wanted:
+                        key = signal.findings_key or ""
+                        if key in (findings or {}):
+                            by_sha[sha].findings[key] = findings[key]
         yield batch
         after = rows[-1].sha256
 
 
+def _kinds(matcher: Matcher | SignalType[Any]) -> frozenset[str]:
+    return matcher.kinds if isinstance(matcher, Matcher) else frozenset({matcher.id})
+
+
 def list_matches(
-    lst: StoredList, contents: Sequence[CaseHashes], matchers: Sequence[Matcher]
+    lst: HashList,
+    contents: Sequence[CaseHashes],
+    matchers: Sequence[Matcher | SignalType[Any]],
+    values: Mapping[str, Sequence[Any]] | None = None,
 ) -> list[Match]:
-    """Every match of one list by every matcher whose hash kinds the list holds."""
+    """Every match of one list by every signal type (or older matcher) whose kinds it holds.
+    ``values``: each signal type's values of ``contents``, when already read once for all lists."""
     found: list[Match] = []
     for matcher in matchers:
-        if not matcher.kinds & lst.kinds():
+        if not _kinds(matcher) & lst.kinds():
             continue
-        for hit in matcher.match(lst, contents):
+        if isinstance(matcher, Matcher):
+            hits = matcher.match(lst, contents)
+        elif values is not None and matcher.id in values:
+            hits = matcher.match(lst, values[matcher.id])
+        else:
+            hits = matcher.match_contents(lst, contents)
+        for hit in hits:
             entry = lst.entry(hit.entry)
             found.append(
                 Match(
@@ -95,8 +113,14 @@ def list_matches(
     return found
 
 
-def low_quality(lst: StoredList, contents: Sequence[CaseHashes]) -> int:
-    return sum(1 for c in contents if c.pdq and (c.pdq_quality or 0) < lst.min_quality)
+def low_quality(
+    lst: HashList,
+    contents: Sequence[CaseHashes],
+    signals: Sequence[SignalType[Any]] | None = None,
+) -> int:
+    """Contents a signal type had a value for but would not compare (below the quality floor)."""
+    chosen = signal_types() if signals is None else signals
+    return sum(s.unusable(lst, [s.case_value(c) for c in contents]) for s in chosen)
 
 
 def _rows(matches: Sequence[Match], list_sha: str, run_id: int) -> list[dict[str, Any]]:
@@ -122,11 +146,21 @@ def match_case(
     case: Case, lists: Sequence[StoredList], command: str, registry: Registry | None = None
 ) -> MatchSummary:
     started = time.monotonic()
-    matchers: list[Matcher] = [cls() for cls in (registry or load_registry()).classes("matchers")]
+    registry = registry or load_registry()
+    signals = signal_types(registry)
+    covered = {s.id for s in signals}
+    # A third party's matcher of the older ``veriscan.matchers`` contract still runs; the
+    # built-in ones delegate to the signal types above and would only repeat them.
+    older: list[Matcher] = [
+        cls() for cls in registry.classes("matchers") if not cls.kinds <= covered
+    ]
     info = RunInfo(
         command=command,
         veriscan_version=__version__,
-        analyzers={m.id: m.version for m in matchers},
+        analyzers={
+            **{s.id: s.version for s in signals},
+            **{m.id: m.version for m in older},
+        },
         settings={
             "lists": {
                 lst.name: {
@@ -143,12 +177,14 @@ def match_case(
     status = "interrupted"
     try:
         found: dict[str, dict[tuple[str, int, str], Match]] = {lst.name: {} for lst in lists}
-        for contents in case_hashes(case):
+        for contents in case_hashes(case, signals=signals):
+            values = {s.id: [s.case_value(c) for c in contents] for s in signals}
             low = 0
             for lst in lists:
-                for m in list_matches(lst, contents, matchers):
+                for m in list_matches(lst, contents, [*signals, *older], values):
                     found[lst.name][(m.sha256, m.entry, m.kind)] = m
-                low = max(low, low_quality(lst, contents))
+                unusable = sum(s.unusable(lst, values[s.id]) for s in signals)
+                low = max(low, unusable)
             summary.low_quality += low
         for lst in lists:
             unique = found[lst.name]

@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,10 +20,15 @@ from typing import Any
 
 from veriscan import __version__
 from veriscan.matching.importer import write_list
-from veriscan.matching.lists.records import BadLine, HashRecord, ListEvent, ListFormatError
+from veriscan.matching.lists.formats import ListFormat, ReadOptions
+from veriscan.matching.lists.records import ListEvent, ListFormatError
 from veriscan.matching.lists.schemes import DEFAULT_CATEGORY_ZERO, Scheme, load_scheme
+from veriscan.matching.lists.sniff import head_kind, read_head
+from veriscan.matching.registry import BUILTIN_FORMATS, list_formats, signal_types
+from veriscan.matching.signals.base import SignalType
 
-FORMATS = ("auto", "vics", "csv", "plain", "pdq", "nsrl", "vpdq")
+FORMATS = ("auto", *BUILTIN_FORMATS)
+"""The built-in list formats (``--format`` also takes any installed ``veriscan.list_formats``)."""
 META = "list.json"
 
 
@@ -112,71 +117,55 @@ def _valid_name(name: str) -> str:
     return name
 
 
-def detect_format(path: Path) -> str:
-    from veriscan.matching.lists.text import sniff_format
-
-    return "vpdq" if path.is_dir() else sniff_format(path)
+def detect_format(path: Path, formats: Sequence[ListFormat] | None = None) -> str:
+    """The one registered list format whose ``sniff`` recognises ``path``."""
+    chosen = list_formats() if formats is None else formats
+    head = read_head(path) if path.is_file() else b""
+    if path.is_file() and head_kind(head) is None:
+        raise ListFormatError(f"{path}: empty file, nothing to import")
+    said_yes = [f for f in chosen if f.sniff(path, head)]
+    found = [f.id for f in said_yes if not f.fallback] or [f.id for f in said_yes]
+    if len(found) != 1:
+        said = f"looks like {', '.join(found)}" if found else "is in no known list format"
+        raise ListFormatError(f"{path} {said}: pass --format")
+    return found[0]
 
 
 def read_events(
     path: Path, fmt: str, scheme: Scheme, options: ImportOptions
 ) -> Iterator[ListEvent]:
-    """The reader for ``fmt``; categories in CSV cells go through the list's scheme."""
-    from veriscan.matching.lists import nsrl, text, vics
-
-    if fmt == "vics":
-        return vics.read_vics(path, scheme, options.category_zero)
-    if fmt == "csv":
-        return text.read_csv_list(path, category=scheme.key)
-    if fmt == "plain":
-        return text.read_plain_list(path, kind=options.plain_kind)
-    if fmt == "pdq":
-        return text.read_pdq_list(path)
-    if fmt == "nsrl":
-        return nsrl.read_nsrl_rds(path)
-    if fmt == "vpdq":
-        return read_video_hashes(path)
-    raise LibraryError(f"unknown list format {fmt!r} (one of {', '.join(FORMATS)})")
-
-
-def read_video_hashes(path: Path) -> Iterator[ListEvent]:
-    """vPDQ lists: upstream per-frame files (``frame,quality,hash,timestamp``), one per video."""
-    from veriscan.matching.vpdq import read_sample_hashes
-
-    files = sorted(p for p in path.rglob("*.txt") if p.is_file()) if path.is_dir() else [path]
-    if not files:
-        raise ListFormatError(f"{path} holds no vPDQ hash files (*.txt)")
-    for number, file in enumerate(files, start=1):
-        try:
-            frames = read_sample_hashes(file)
-        except (OSError, ValueError) as exc:
-            yield BadLine(number, f"{file.name}: {exc}")
-            continue
-        if not frames:
-            yield BadLine(number, f"{file.name}: no frame hashes")
-            continue
-        rel = file.relative_to(path).as_posix() if path.is_dir() else file.name
-        yield HashRecord(
-            line=number,
-            labels=(file.stem,),
-            extra={"file": rel, "frames": [[f.quality, f.hash, f.timestamp] for f in frames]},
-        )
-
-
-def _auto_scheme(path: Path, fmt: str) -> str:
-    """A VICS 2.0 file names its scheme in its context URL; everything else defaults to US."""
-    if fmt == "vics":
-        from veriscan.matching.lists.vics import read_header
-
-        named = read_header(path).scheme
-        if named in ("US", "UK"):
-            return named
-    return "US"
+    """The reader of the registered format ``fmt``; categories go through the list's scheme."""
+    formats = {f.id: f for f in list_formats()}
+    if fmt not in formats:
+        raise LibraryError(f"unknown list format {fmt!r} (one of {', '.join(formats)})")
+    return formats[fmt].read(path, ReadOptions(scheme, options.category_zero, options.plain_kind))
 
 
 class Library:
-    def __init__(self, root: Path) -> None:
+    """The list folders under ``root``; imports read through the registered list formats and
+    index through the registered signal types (both from the installed plugins by default)."""
+
+    def __init__(
+        self,
+        root: Path,
+        signals: Sequence[SignalType[Any]] | None = None,
+        formats: Sequence[ListFormat] | None = None,
+    ) -> None:
         self.root = root
+        self._signals = signals
+        self._formats = formats
+
+    @property
+    def signals(self) -> Sequence[SignalType[Any]]:
+        if self._signals is None:
+            self._signals = signal_types()
+        return self._signals
+
+    @property
+    def formats(self) -> dict[str, ListFormat]:
+        if self._formats is None:
+            self._formats = list_formats()
+        return {f.id: f for f in self._formats}
 
     def names(self) -> list[str]:
         if not self.root.is_dir():
@@ -209,11 +198,15 @@ class Library:
         name = _valid_name(options.name)
         if not path.exists():
             raise LibraryError(f"{path} does not exist")
-        fmt = detect_format(path) if options.fmt == "auto" else options.fmt
-        if fmt not in FORMATS:
-            raise LibraryError(f"unknown list format {fmt!r} (one of {', '.join(FORMATS)})")
+        formats = self.formats
+        auto = options.fmt == "auto"
+        fmt = detect_format(path, list(formats.values())) if auto else options.fmt
+        if fmt not in formats:
+            known = ", ".join(("auto", *formats))
+            raise LibraryError(f"unknown list format {fmt!r} (one of {known})")
+        reader = formats[fmt]
         try:
-            scheme = load_scheme(options.scheme or _auto_scheme(path, fmt))
+            scheme = load_scheme(options.scheme or reader.scheme(path) or "US")
         except ValueError as exc:
             raise LibraryError(str(exc)) from exc
         sha = file_sha256(path)
@@ -232,8 +225,10 @@ class Library:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
         try:
-            counts = write_list(work, read_events(path, fmt, scheme, options), options.min_quality)
-            known_good = fmt == "nsrl" if options.known_good is None else options.known_good
+            read = ReadOptions(scheme, options.category_zero, options.plain_kind)
+            events = reader.read(path, read)
+            counts = write_list(work, events, options.min_quality, self.signals)
+            known_good = reader.known_good if options.known_good is None else options.known_good
             meta = ListMeta(
                 name=name,
                 format=fmt,

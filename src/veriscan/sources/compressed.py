@@ -13,7 +13,7 @@ import zlib
 from typing import BinaryIO, Final
 
 from veriscan.model import Problem
-from veriscan.sources.archive import CHUNK
+from veriscan.sources.archives.base import CHUNK
 from veriscan.sources.member_names import ANALYZER
 
 _MAGIC: Final = {"gzip": b"\x1f\x8b", "bzip2": b"BZh", "xz": b"\xfd7zXZ\x00"}

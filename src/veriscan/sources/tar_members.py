@@ -1,4 +1,4 @@
-"""Tar and compressed-tar reading for :mod:`veriscan.sources.archive_formats`.
+"""Tar and compressed-tar reading for :mod:`veriscan.sources.archives.tar`.
 
 ``tarfile``'s stream mode takes a damaged header after the first for the end of the archive, and
 the gzip/bzip2/xz readers drop whatever follows the last compressed stream, so members used to
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import IO, BinaryIO, Final, Self, cast
 
 from veriscan.model import Problem
-from veriscan.sources.archive import (
+from veriscan.sources.archives.base import (
     CHUNK,
     ArchiveError,
     Entry,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
 from veriscan.model import Problem
-from veriscan.sources.archive import ArchiveError
+from veriscan.sources.archives.base import ArchiveError
 from veriscan.sources.member_names import ANALYZER
 
 _LOCAL: Final = struct.Struct("<4s2B4HL2L2H")

@@ -21,8 +21,8 @@ import inflate64
 import pyppmd
 
 from veriscan.model import Problem
-from veriscan.sources.archive import ArchiveError
 from veriscan.sources.archive_wording import CORRUPT_DATA, CRC, log_failure
+from veriscan.sources.archives.base import ArchiveError
 from veriscan.sources.member_names import ANALYZER
 from veriscan.sources.zip_local import UTF8_FLAG as _UTF8_FLAG
 

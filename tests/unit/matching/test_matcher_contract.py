@@ -7,12 +7,11 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from veriscan.matching.base import CaseHashes, Entry, HashList, Matcher
 from veriscan.matching.library import ImportOptions, Library
-from veriscan.matching.pdqindex import SearchResult, Words, brute_force, hex_to_words
+from veriscan.matching.signals.base import BruteIndex, SignalIndex
 from veriscan.matching.stored import StoredList
 from veriscan.matching.vpdq import VideoFrame
 from veriscan.plugins import load_registry
@@ -52,23 +51,14 @@ class FakeList(HashList):
         rows = [[f.quality, f.hash, f.timestamp] for f in c.frames or []]
         return Entry(entry, extra={"frames": rows} if rows else {})
 
-    def exact_lookup(self, kind: str, values: Sequence[str]) -> list[tuple[int, int]]:
-        index = {getattr(c, kind): i for i, c in enumerate(self.contents)}
-        return [(qi, index[v]) for qi, v in enumerate(values) if v in index]
-
-    def pdq_search(self, queries: Words) -> SearchResult:
-        words = hex_to_words([c.pdq or "" for c in self.contents])
-        return brute_force(words, queries, self.pdq_threshold)
-
-    def video_candidates(self, frames: Words) -> dict[int, set[int]]:
-        out: dict[int, set[int]] = {}
-        for entry, c in enumerate(self.contents):
-            if not c.frames:
-                continue
-            q, _, _ = brute_force(hex_to_words([f.hash for f in c.frames]), frames, 31)
-            if len(q):
-                out[entry] = set(np.unique(q).tolist())
-        return out
+    def index(self, signal: str) -> SignalIndex:
+        """Brute force over plain lists: what a real list's indexes must agree with."""
+        if signal in ("md5", "sha1", "sha256"):
+            return BruteIndex([(i, getattr(c, signal)) for i, c in enumerate(self.contents)])
+        if signal == "pdq":
+            return BruteIndex([(i, c.pdq or "") for i, c in enumerate(self.contents)], bits=True)
+        frames = [(i, f.hash) for i, c in enumerate(self.contents) for f in c.frames or []]
+        return BruteIndex(frames, bits=True)
 
 
 def _stored(tmp_path: Path, contents: Sequence[CaseHashes]) -> StoredList:

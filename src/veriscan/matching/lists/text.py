@@ -27,32 +27,17 @@ from veriscan.matching.lists.records import (
     ListFormatError,
     normalise_hash,
 )
+from veriscan.matching.lists.sniff import (
+    _BOM,
+    _COLUMN_ALIASES,
+    _HASH_COLUMNS,
+)
+from veriscan.matching.lists.sniff import sniff_format as sniff_format
 
 CategoryMap = Callable[[str], str | None]
 
-_BOM = b"\xef\xbb\xbf"
 _HEX_DIGITS = b"0123456789abcdef"
-_HEX_SET = frozenset("0123456789abcdef")
 _PLAIN_KINDS = {32: "md5", 40: "sha1", 64: "sha256"}
-_HASH_COLUMNS = ("md5", "sha1", "sha256", "pdq")
-_COLUMN_ALIASES = {
-    "md5": "md5",
-    "sha1": "sha1",
-    "sha-1": "sha1",
-    "sha_1": "sha1",
-    "sha256": "sha256",
-    "sha-256": "sha256",
-    "sha_256": "sha256",
-    "pdq": "pdq",
-    "quality": "quality",
-    "pdq_quality": "quality",
-    "label": "labels",
-    "labels": "labels",
-    "category": "category",
-    "series": "series",
-}
-_SNIFF_BYTES = 64 * 1024
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def _article(kind: str) -> str:
@@ -378,40 +363,3 @@ def read_pdq_list(path: Path) -> Iterator[ListEvent]:
             yield BadLine(number, str(exc))
             continue
         yield HashRecord(line=number, pdq=pdq, pdq_quality=quality)
-
-
-def sniff_format(path: Path) -> str:
-    """Guess a list's format from its first bytes: "vics", "csv", "plain", "pdq" or "nsrl".
-
-    Only the start of the file is read, so sniffing a multi-gigabyte list is instant; the chosen
-    reader still validates every line, so a wrong guess shows up as bad lines or a format error.
-    """
-    with path.open("rb") as handle:
-        head = handle.read(_SNIFF_BYTES)
-    if head.startswith(_SQLITE_MAGIC):
-        return "nsrl"
-    if head.startswith(_BOM):
-        head = head[len(_BOM) :]
-    text = head.decode("utf-8", errors="replace")
-    if not text.strip():
-        raise ListFormatError(f"{path}: empty file, nothing to import")
-    if text.lstrip().startswith("{"):
-        return "vics"
-    for raw_line in text.splitlines():
-        line = raw_line.strip()
-        if not line or line.startswith("#"):
-            continue
-        return _sniff_line(line)
-    return "plain"
-
-
-def _sniff_line(line: str) -> str:
-    first, comma, rest = (part.strip() for part in line.partition(","))
-    if comma and len(first) == 64 and set(first.lower()) <= _HEX_SET and rest.isdigit():
-        return "pdq"
-    has_delimiter = any(sep in line for sep in (",", ";", "\t"))
-    if has_delimiter and any(ch.isalpha() for ch in line):
-        return "csv"
-    if line.lower() in _COLUMN_ALIASES and _COLUMN_ALIASES[line.lower()] in _HASH_COLUMNS:
-        return "csv"
-    return "plain"

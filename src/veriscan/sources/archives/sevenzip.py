@@ -1,18 +1,8 @@
-"""Container readers behind :mod:`veriscan.sources.archive`.
-
-Each reader turns one format into :class:`Entry` objects in archive order, reading forward only, so
-nothing is extracted to disk and memory stays bounded by a chunk per open member. Every byte a
-reader decompresses goes through a :class:`Meter`: the budget must see the bytes an archive forces
-us to expand, including members nobody reads but that sit in front of ones somebody does.
-"""
+"""7z archives: solid blocks decoded once, in order, through the expansion budget."""
 
 from __future__ import annotations
 
-import calendar
 import io
-import stat
-import struct
-import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, Final
@@ -22,120 +12,35 @@ import py7zr.exceptions
 from py7zr.compressor import SupportedMethods
 
 from veriscan.model import Problem
-from veriscan.sources.archive import (
+from veriscan.sources.archive_wording import CRC
+from veriscan.sources.archives.base import (
     MAX_READ,
     ArchiveError,
+    ArchiveFormat,
     Entry,
     ExpansionBudget,
     Forward,
     LimitExceeded,
     Meter,
-    reading,
+    special_kind,
     translated,
 )
-from veriscan.sources.archive_wording import CRC
 from veriscan.sources.member_names import ANALYZER
-from veriscan.sources.tar_members import read_tar
-from veriscan.sources.zip_local import Shifts, locate
-from veriscan.sources.zip_members import open_member, open_zip, unsupported
 
-__all__ = ["read_7z", "read_tar", "read_zip"]
-
-_ZIP_LOCAL_HEADER: Final = 30
 _7Z_SIGNATURE: Final = 32
 
 
-def _special_kind(mode: int) -> str | None:
-    kinds = (
-        (stat.S_ISLNK, "symbolic link"),
-        (stat.S_ISCHR, "character device"),
-        (stat.S_ISBLK, "block device"),
-        (stat.S_ISFIFO, "named pipe"),
-        (stat.S_ISSOCK, "socket"),
-    )
-    return next((kind for test, kind in kinds if mode and test(mode)), None)
+class SevenZipFormat(ArchiveFormat):
+    id = "7z"
+    mime = "application/x-7z-compressed"
 
+    def sniff(self, head: bytes) -> bool:
+        return head.startswith(b"7z\xbc\xaf\x27\x1c")
 
-def read_zip(stream: BinaryIO, budget: ExpansionBudget, damage: list[Problem]) -> Iterator[Entry]:
-    """Every member the central directory lists becomes an entry, readable or not.
-
-    Members whose data the directory places past the end are yielded unreadable and reported again
-    on the archive; a "directory" entry is skipped only when it holds no data.
-    """
-    with reading("unreadable zip archive"):
-        end = stream.seek(0, io.SEEK_END)
-        stream.seek(0)
-        archive = open_zip(stream)
-    with archive:
-        lost = 0
-        shifts = Shifts()
-        for info in archive.infolist():
-            name = info.orig_filename
-            if name.endswith(("/", "\\")) and info.file_size == 0:
-                continue
-            if info.header_offset + _ZIP_LOCAL_HEADER + info.compress_size > end:
-                lost += 1
-                problem = Problem(
-                    ANALYZER,
-                    "the archive ends before this member's data (truncated): content not read",
-                    "truncated",
-                )
-                yield Entry(name, info.file_size, _zip_mtime(info), problems=[problem])
-                continue
-            yield _zip_entry(stream, info, budget, shifts)
-        if lost:
-            damage.append(
-                Problem(
-                    ANALYZER,
-                    f"zip archive is truncated: {lost} member(s) lie past its end",
-                    "archive-truncated",
-                )
-            )
-
-
-def _zip_entry(
-    stream: BinaryIO, info: zipfile.ZipInfo, budget: ExpansionBudget, shifts: Shifts
-) -> Entry:
-    what = f"zip member {info.orig_filename!r}"
-    encrypted = bool(info.flag_bits & 1)
-    located = locate(stream, info, shifts)
-    blocked = None if encrypted else unsupported(info)
-    data_offset = located.data_offset
-    if blocked is not None:
-        located.problems.append(blocked)
-
-    def source() -> Forward:
-        assert data_offset is not None
-        with reading(what):
-            handle = open_member(stream, info, data_offset)
-        meter = Meter(budget, lambda: info.compress_size)
-        return Forward(handle.read, what, meter, handle.close)
-
-    mode = info.external_attr >> 16 if info.create_system == 3 else 0
-    return Entry(
-        name=info.orig_filename,
-        size=info.file_size,
-        mtime=_zip_mtime(info),
-        encrypted=encrypted,
-        special=_special_kind(mode),
-        source=None if data_offset is None or blocked is not None else source,
-        problems=located.problems,
-    )
-
-
-def _zip_mtime(info: zipfile.ZipInfo) -> float | None:
-    """Prefer the UTC extended timestamp; DOS times carry no zone and are read as UTC."""
-    extra, at = info.extra, 0
-    while at + 4 <= len(extra):
-        tag, length = struct.unpack_from("<HH", extra, at)
-        body = extra[at + 4 : at + 4 + length]
-        if tag == 0x5455 and len(body) >= 5 and body[0] & 1:
-            return float(struct.unpack_from("<i", body, 1)[0])
-        at += 4 + length
-    try:
-        return float(calendar.timegm(info.date_time))
-    except (ValueError, OverflowError):
-        return None
+    def read(
+        self, stream: BinaryIO, budget: ExpansionBudget, damage: list[Problem]
+    ) -> Iterator[Entry]:
+        return read_7z(stream, budget, damage)
 
 
 def read_7z(stream: BinaryIO, budget: ExpansionBudget, damage: list[Problem]) -> Iterator[Entry]:
@@ -219,7 +124,7 @@ class _SevenZipWalk:
                 size=info.uncompressed or 0,
                 mtime=stamp.totimestamp() if stamp is not None else None,
                 encrypted=locked,
-                special="symbolic link" if info.is_symlink else _special_kind(info.st_fmt or 0),
+                special="symbolic link" if info.is_symlink else special_kind(info.st_fmt or 0),
                 source=None if locked else self._source(info),
             )
 
