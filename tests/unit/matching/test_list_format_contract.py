@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.support.third_party_matching import DigestLines
 
+from support.third_party_matching import DigestLines
 from veriscan.matching.library import detect_format
 from veriscan.matching.lists.formats import ListFormat, ReadOptions
 from veriscan.matching.lists.records import BadLine, HashRecord, ListFormatError

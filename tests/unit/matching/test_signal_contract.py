@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import insert, select
-from tests.support.third_party_matching import DigestLines, ThirdPartyDigest
 
+from support.third_party_matching import DigestLines, ThirdPartyDigest
 from veriscan.matching.counts import ImportCounts
 from veriscan.matching.engine import match_case
 from veriscan.matching.hits import CaseHashes, Entry, Hit
