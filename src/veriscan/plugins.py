@@ -1,4 +1,4 @@
-"""The registry of sources, analyzers, exporters and matchers.
+"""The registry of sources, analyzers, exporters, matchers and case-wide stages.
 
 Built-ins are declared as entry points in pyproject.toml and loaded the same way a third-party
 plugin is, so the public path is the one that gets exercised. The registry is an ordinary object
@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Literal
 
-Kind = Literal["sources", "analyzers", "exporters", "matchers"]
-KINDS: tuple[Kind, ...] = ("sources", "analyzers", "exporters", "matchers")
+Kind = Literal["sources", "analyzers", "exporters", "matchers", "stages"]
+KINDS: tuple[Kind, ...] = ("sources", "analyzers", "exporters", "matchers", "stages")
 GROUP_PREFIX = "veriscan."
 
 
