@@ -212,3 +212,12 @@ def test_ctrl_c_in_refresh_stops_between_stages_then_the_same_command_finishes(
     code, text = invoke("refresh", str(case))
     assert code == 0, text
     assert _counts(case) == before
+
+
+def test_a_missing_list_is_a_setup_error_before_the_ingest(tmp_path: Path, evidence: Path) -> None:
+    case = tmp_path / "case"
+    code, text = invoke(
+        "scan", str(evidence), "--case", str(case), "--executor", "inline", "--list", "absent"
+    )
+    assert code == 2 and "absent" in text and text.count("\n") == 1, text
+    assert not case.exists(), "refused before a case was created"

@@ -20,7 +20,7 @@ from veriscan.plugins import PluginError, Registry, load_registry
 from veriscan.settings import Settings, SettingsError, load_settings
 from veriscan.sources.base import EvidenceSource, SourceError
 from veriscan.stages.base import StageError
-from veriscan.stages.runner import select_stages
+from veriscan.stages.runner import check_stages, select_stages
 from veriscan.store.case import Case
 from veriscan.store.locks import LockHeldError, ingest_lock
 
@@ -158,8 +158,8 @@ def prepare_ingest(source_path: Path, settings: Settings, executor: str) -> Prep
     registry = registry_or_fail()
     try:
         prepare_analyzers(registry, settings)
-        select_stages(registry)  # the stages after the ingest: a dependency cycle is a setup error
-    except (SettingsError, PluginError) as exc:
+        check_stages(select_stages(registry), settings)  # the stages after the ingest
+    except (SettingsError, PluginError, StageError) as exc:
         fail(str(exc))
     return Prepared(registry, source_for(registry, source_path, settings))
 

@@ -29,7 +29,7 @@ from veriscan.pipeline.refresh import RefreshInterrupted, RefreshReport, refresh
 from veriscan.plugins import PluginError
 from veriscan.settings import SettingsError
 from veriscan.stages.base import StageError
-from veriscan.stages.runner import select_stages
+from veriscan.stages.runner import check_stages, select_stages
 
 StageOpt = Annotated[
     list[str] | None,
@@ -63,8 +63,9 @@ def refresh_cmd(
     registry = registry_or_fail()
     try:
         stages = select_stages(registry, stage or ())
+        check_stages(stages, settings)
         prepare_analyzers(registry, settings)
-    except (PluginError, SettingsError) as exc:
+    except (PluginError, SettingsError, StageError) as exc:
         fail(str(exc))
     case = open_case(case_dir)
     command = " ".join(["veriscan", *sys.argv[1:]])

@@ -67,6 +67,12 @@ class Stage(ABC):
     after: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = ""
 
+    @classmethod
+    def check(cls, settings: Settings) -> None:
+        """Raise StageError for settings this stage cannot run with; called before a command
+        writes anything, so a setup error ends it at start, not after an ingest."""
+        return None
+
     @abstractmethod
     def pending(self, case: Case, context: StageContext) -> int:
         """How many items the stage would work on now (cheap); 0: nothing to do, it is skipped."""

@@ -27,23 +27,34 @@ def chosen_lists(settings: Settings) -> list[str]:
     return named or library_of(settings).names()
 
 
+def _opened(settings: Settings) -> list[StoredList]:
+    library = library_of(settings)
+    lists: list[StoredList] = []
+    try:
+        for name in chosen_lists(settings):
+            lists.append(StoredList.open(library, name))
+    except LibraryError as exc:
+        for opened in lists:
+            opened.close()
+        raise StageError(str(exc)) from exc
+    return lists
+
+
 class ListsStage(Stage):
     id = "lists"
     description = "matches of the case's hashes against the hash lists in the library"
+
+    @classmethod
+    def check(cls, settings: Settings) -> None:
+        """Every list named must open (a missing or damaged list is a setup error)."""
+        for opened in _opened(settings):
+            opened.close()
 
     def pending(self, case: Case, context: StageContext) -> int:
         return len(chosen_lists(context.settings))
 
     def run(self, case: Case, context: StageContext) -> StageResult:
-        library = library_of(context.settings)
-        lists: list[StoredList] = []
-        try:
-            for name in chosen_lists(context.settings):
-                lists.append(StoredList.open(library, name))
-        except LibraryError as exc:
-            for opened in lists:
-                opened.close()
-            raise StageError(str(exc)) from exc
+        lists = _opened(context.settings)
         try:
             summary = match_case(case, lists, context.command, context.registry)
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from veriscan.plugins import PluginError, Registry
+from veriscan.settings import Settings
 from veriscan.stages.base import Stage, StageContext, StageResult
 from veriscan.store.case import Case
 
@@ -53,6 +54,12 @@ def select_stages(registry: Registry, only: Sequence[str] = ()) -> list[type[Sta
         names = ", ".join(sorted(known)) or "none"
         raise PluginError(f"no stage {', '.join(unknown)} (known: {names})")
     return [s for s in stages if s.id in set(only)]
+
+
+def check_stages(stages: Sequence[type[Stage]], settings: Settings) -> None:
+    """Each stage's own check of its settings (raises StageError)."""
+    for cls in stages:
+        cls.check(settings)
 
 
 def run_stages(
