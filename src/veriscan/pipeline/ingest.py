@@ -205,6 +205,7 @@ def _ingest(
     progress: Progress,
 ) -> IngestReport:
     analyzers, versions = prepare_analyzers(registry, settings)
+    stages = select_stages(registry)  # an unknown `after` or a cycle fails before any work
     info = RunInfo(
         command=command,
         veriscan_version=__version__,
@@ -255,7 +256,7 @@ def _ingest(
             context = StageContext(
                 settings, pool, registry, command, run_id, versions, interrupt.check
             )
-            for outcome in run_stages(case, select_stages(registry), context):
+            for outcome in run_stages(case, stages, context):
                 report.stages.append(outcome)
                 report.problems += outcome.problems
             report.problems_in_evidence = problems_on_evidence(case, evidence.id)
