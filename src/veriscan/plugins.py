@@ -1,4 +1,4 @@
-"""The registry of sources, analyzers, exporters and matchers.
+"""The registry of sources, analyzers, exporters, matchers and case-wide stages.
 
 Built-ins are declared as entry points in pyproject.toml and loaded the same way a third-party
 plugin is, so the public path is the one that gets exercised. The registry is an ordinary object
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Kind = Literal[
     "sources",
@@ -20,16 +20,9 @@ Kind = Literal[
     "signal_types",
     "list_formats",
     "archive_formats",
+    "stages",
 ]
-KINDS: tuple[Kind, ...] = (
-    "sources",
-    "analyzers",
-    "exporters",
-    "matchers",
-    "signal_types",
-    "list_formats",
-    "archive_formats",
-)
+KINDS: tuple[Kind, ...] = get_args(Kind)
 GROUP_PREFIX = "veriscan."
 
 

@@ -28,7 +28,7 @@ from support.cli_runs import (
     wait_until,
 )
 from veriscan.cli.app import app
-from veriscan.pipeline import ingest as ingest_module
+from veriscan.stages import toolchain as toolchain_stage
 from veriscan.store.case import Case
 
 FILES = 250
@@ -154,13 +154,13 @@ def test_ctrl_c_during_the_closing_steps_finishes_them_then_exits_130(
     command still answers Ctrl-C with 130 and one line, before matching and the report."""
     src = make_text_evidence(tmp_path / "ev", 10)
     case = init_case(tmp_path / "case")
-    real = ingest_module.refresh_groups
+    real = toolchain_stage.refresh_toolchain
 
-    def interrupted_groups(*args: Any) -> int:
+    def interrupted_toolchain(*args: Any) -> Any:
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C lands during a closing step
         return real(*args)
 
-    monkeypatch.setattr(ingest_module, "refresh_groups", interrupted_groups)
+    monkeypatch.setattr(toolchain_stage, "refresh_toolchain", interrupted_toolchain)
     done = CliRunner().invoke(
         app, ["add", str(case), str(src), "--label", "p", "--executor", "inline"]
     )

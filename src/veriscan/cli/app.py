@@ -37,13 +37,14 @@ from veriscan.cli.ingest import (
     SkipOpt,
     WorkersOpt,
     exit_code,
-    match_after_ingest,
+    list_flags,
     prepare_ingest,
     print_report,
     run_ingest,
     scan_settings,
 )
 from veriscan.cli.lists import LibraryOpt, lists_app
+from veriscan.cli.refresh import refresh_cmd
 from veriscan.cli.render import guard_prompts, render_content, withheld_note
 from veriscan.cli.review import audit_app, case_scheme_cmd, serve, users_app
 from veriscan.store.case import Case, CaseError, is_case
@@ -68,6 +69,7 @@ app.command("serve")(serve)
 case_app.command("scheme")(case_scheme_cmd)
 app.command("match")(match_cmd)
 app.command("verify-image")(verify_image_cmd)
+app.command("refresh")(refresh_cmd)
 export_app.command("vics")(export_vics_cmd)
 export_app.command("hashes")(export_hashes_cmd)
 
@@ -119,12 +121,12 @@ def add(
         carve=carve,
         ray_address=address,
         detector_stage=detector_stage,
+        **list_flags(lists, library),
     )
     case = open_case(case_dir)
     prepared = prepare_ingest(source, settings, executor)
     report = run_ingest(case, prepared, label, custodian, settings, executor, verify)
     print_report(report)
-    match_after_ingest(case_dir, settings, lists, library)
     raise typer.Exit(exit_code(report))
 
 
@@ -163,6 +165,7 @@ def scan(
         carve=carve,
         ray_address=address,
         detector_stage=detector_stage,
+        **list_flags(lists, library),
     )
     prepared = prepare_ingest(source, settings, executor)  # before a case is created
     if is_case(case_dir):
@@ -178,7 +181,6 @@ def scan(
         case, prepared, label or source.resolve().name, custodian, settings, executor, verify
     )
     print_report(report)
-    match_after_ingest(case_dir, settings, lists, library)
     path = _write_report(case, case_dir / "report.html", thumbnails=False)
     out.print(f"report: {path}", highlight=False, markup=False)
     raise typer.Exit(exit_code(report))

@@ -13,13 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from veriscan.cli.common import err, fail, out
 from veriscan.cli.disk import verify_for_case
 from veriscan.cli.entry import interrupt_reported, log_traceback
-from veriscan.cli.lists import library_for, run_matching
 from veriscan.cli.progress import ScanProgress
 from veriscan.pipeline.executors import ExecutorError
 from veriscan.pipeline.ingest import IngestInterrupted, IngestReport, ingest, prepare_analyzers
 from veriscan.plugins import PluginError, Registry, load_registry
 from veriscan.settings import Settings, SettingsError, load_settings
 from veriscan.sources.base import EvidenceSource, SourceError
+from veriscan.stages.base import StageError
+from veriscan.stages.runner import check_stages, select_stages
 from veriscan.store.case import Case
 from veriscan.store.locks import LockHeldError, ingest_lock
 
@@ -105,6 +106,14 @@ def cli_settings(config: Path | None, **flags: Any) -> Settings:
         fail(str(exc))
 
 
+def list_flags(lists: list[str] | None, library: Path | None) -> dict[str, str | None]:
+    """`--list` and `--library` as the settings the list-matching stage reads."""
+    return {
+        "lists": ",".join(lists) if lists else None,
+        "library": str(library) if library is not None else None,
+    }
+
+
 def scan_settings(
     config: Path | None, no_detector: bool, detector_model: Path | None, **flags: Any
 ) -> Settings:
@@ -149,7 +158,8 @@ def prepare_ingest(source_path: Path, settings: Settings, executor: str) -> Prep
     registry = registry_or_fail()
     try:
         prepare_analyzers(registry, settings)
-    except SettingsError as exc:
+        check_stages(select_stages(registry), settings)  # the stages after the ingest
+    except (SettingsError, PluginError, StageError) as exc:
         fail(str(exc))
     return Prepared(registry, source_for(registry, source_path, settings))
 
@@ -225,7 +235,7 @@ def _locked_ingest(
                 executor=executor,
                 progress=progress,
             )
-    except (SourceError, SettingsError, ExecutorError) as exc:
+    except (SourceError, SettingsError, ExecutorError, StageError) as exc:
         fail(str(exc))
 
 
@@ -271,28 +281,12 @@ def print_report(report: IngestReport) -> None:
         )
     if report.acquisition_hash:
         out.print(f"acquisition hash: {report.acquisition_hash}", highlight=False, markup=False)
-    stage = report.detector
-    if stage.waiting:
-        where = ", ".join(sorted(stage.providers)) or "no model session"
-        out.print(
-            f"detector batch stage: {stage.scored} images scored, {stage.failed} failed "
-            f"in {stage.seconds:.1f}s ({where})",
-            highlight=False,
-            markup=False,
-        )
+    for stage in report.stages:
+        for line in stage.lines:
+            out.print(line, highlight=False, markup=False)
 
 
 def exit_code(report: IngestReport) -> int:
     """1 when the evidence holds problems, from this run or an earlier one: a resumed run that
     finds everything committed answers as the uninterrupted run did."""
     return 1 if report.problems or report.problems_in_evidence else 0
-
-
-def match_after_ingest(
-    case_dir: Path, settings: Settings, names: list[str] | None, library: Path | None
-) -> None:
-    """Scans match against the selected lists (all in the library unless named) when any exist."""
-    lib = library_for(library, settings)
-    chosen = names or [n for n in settings.lists.split(",") if n.strip()]
-    if chosen or lib.names():
-        run_matching(case_dir, chosen, lib)

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from veriscan.analyzers.decode import wants_image
 from veriscan.analyzers.detect import pending
 from veriscan.analyzers.detect.analyzer import chosen_folder
 from veriscan.analyzers.detect.batch import BatchScorer
 from veriscan.pipeline.executors import Executor
 from veriscan.settings import BATCH, Settings
 from veriscan.store.case import Case
-from veriscan.store.detector_results import Scored, pending_detector, record_scores
+from veriscan.store.detector_results import Scored, Settle, awaiting_detector, record_scores
 
 BATCH_IMAGES: Final = 32
 """Images per model run on a CPU (512 patches); GPUs take larger batches."""
@@ -52,10 +53,21 @@ def resolve_stage(stage: str, gpus: int) -> str:
     return stage
 
 
+def pending_detector(case: Case) -> list[str]:
+    """Images waiting for a score, in SHA-256 order."""
+    return [sha for sha, mime in awaiting_detector(case) if wants_image(mime)]
+
+
 def finish_detector(
-    case: Case, run_id: int, settings: Settings, pool: Executor, between: Callable[[], None]
+    case: Case,
+    run_id: int,
+    settings: Settings,
+    pool: Executor,
+    between: Callable[[], None],
+    settle: Settle,
 ) -> StageReport:
-    """Score every waiting image in the case; ``between`` runs after each commit (Ctrl-C)."""
+    """Score every waiting image in the case and store each outcome as ``settle`` decides it;
+    ``between`` runs after each commit (Ctrl-C)."""
     started = time.monotonic()
     waiting = pending_detector(case)
     report = StageReport(waiting=len(waiting))
@@ -65,7 +77,7 @@ def finish_detector(
         paths = {sha: case.artifact_path(pending.ARTIFACT, sha, pending.SUFFIX) for sha in part}
         rows = [{"sha256": sha, "path": str(path)} for sha, path in paths.items()]
         outcomes = pool.map_batches(BatchScorer, kwargs, rows, BATCH_IMAGES)
-        _settle(case, run_id, outcomes, paths, report, between)
+        _settle(case, run_id, outcomes, paths, report, between, settle)
         report.seconds = time.monotonic() - started
     return report
 
@@ -77,10 +89,11 @@ def _settle(
     paths: dict[str, Path],
     report: StageReport,
     between: Callable[[], None],
+    settle: Settle,
 ) -> None:
     for chunk in _chunks(outcomes, COMMIT_EVERY):
         scored = [_scored(row) for row in chunk]
-        record_scores(case, run_id, scored)
+        record_scores(case, run_id, scored, settle)
         for item in scored:
             _remove(paths[item.sha256])
             if item.result is None:

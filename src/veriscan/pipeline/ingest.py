@@ -19,18 +19,18 @@ from sqlalchemy import func, or_, select
 
 from veriscan import __version__, interrupts
 from veriscan.analyzers.base import Analyzer
-from veriscan.matching.groups import refresh_groups
 from veriscan.model import RunInfo, UnitResult
-from veriscan.pipeline.detector_stage import StageReport, finish_detector, resolve_stage
+from veriscan.pipeline.detector_stage import resolve_stage
 from veriscan.pipeline.executors import Executor, make_executor
 from veriscan.pipeline.plan import PlanStats, WorkUnit, batched_items
 from veriscan.pipeline.process import process_unit
 from veriscan.plugins import Registry
 from veriscan.settings import Settings, SettingsError
 from veriscan.sources.base import EvidenceSource
+from veriscan.stages.base import StageContext, StageResult
+from veriscan.stages.runner import run_stages, select_stages
 from veriscan.store import schema
 from veriscan.store.case import Case, EvidenceRow
-from veriscan.toolchain.refresh import refresh_toolchain
 
 
 class Progress(Protocol):
@@ -60,11 +60,9 @@ class IngestReport:
     problems: int = 0
     seconds: float = 0.0
     acquisition_hash: str | None = None
-    links: int = 0
-    installs: int = 0
-    groups: int = 0
     counts: dict[str, int] = field(default_factory=dict)
-    detector: StageReport = field(default_factory=StageReport)
+    stages: list[StageResult] = field(default_factory=list)
+    """The case-wide stages this run ran after the ingest, in their order."""
     problems_in_evidence: int = 0
 
 
@@ -207,6 +205,7 @@ def _ingest(
     progress: Progress,
 ) -> IngestReport:
     analyzers, versions = prepare_analyzers(registry, settings)
+    stages = select_stages(registry)  # an unknown `after` or a cycle fails before any work
     info = RunInfo(
         command=command,
         veriscan_version=__version__,
@@ -248,20 +247,22 @@ def _ingest(
             for result in pool.map_unordered(process_unit, units(), window, interrupt.check):
                 _commit(case, evidence, run_id, result, report, progress)
                 interrupt.check()
-            if "detector" in versions:
-                report.detector = finish_detector(case, run_id, settings, pool, interrupt.check)
-                report.problems += report.detector.failed
-            # Once every unit is in, the closing steps are short: finish them even after Ctrl-C.
+            # Once every unit is in, the evidence is complete: the case-wide stages follow, each
+            # leaving what it committed when Ctrl-C stops it (the next run finishes the rest).
             report.files_seen, report.files_skipped = stats.items_seen, stats.items_skipped
             report.acquisition_hash, method = acquisition_hash(case, evidence, source)
             case.complete_evidence(evidence.id, report.acquisition_hash, method)
-            toolchain = refresh_toolchain(case)
-            report.groups = refresh_groups(case)
-            report.links, report.installs = toolchain.links, toolchain.installs
-            report.problems_in_evidence = problems_on_evidence(case, evidence.id)
             report.status = "completed"
+            context = StageContext(
+                settings, pool, registry, command, run_id, versions, interrupt.check
+            )
+            for outcome in run_stages(case, stages, context):
+                report.stages.append(outcome)
+                report.problems += outcome.problems
+            report.problems_in_evidence = problems_on_evidence(case, evidence.id)
         except BaseException as exc:
-            report.status = "interrupted"
+            if report.status != "completed":
+                report.status = "interrupted"
             if interrupt.requested:  # whatever broke after Ctrl-C (a pool torn down) is its echo
                 raise IngestInterrupted(report) from exc
             raise
@@ -286,9 +287,8 @@ def _close_run(
         "bytes_read": report.bytes_read,
         "problems": report.problems,
     }
-    if report.detector.waiting:
-        report.counts["detector_batch_scored"] = report.detector.scored
-        report.counts["detector_batch_failed"] = report.detector.failed
+    for result in report.stages:
+        report.counts.update(result.run_counts)
     case.finish_run(run_id, report.status, report.counts)
 
 

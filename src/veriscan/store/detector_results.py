@@ -9,14 +9,12 @@ column still empty).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, exists, select, update
 
-from veriscan.analyzers.decode import wants_image
-from veriscan.analyzers.provenance.redecide import RedecideError, redecide
 from veriscan.model import Problem
 from veriscan.settings import BATCH
 from veriscan.store import schema
@@ -36,8 +34,24 @@ class Scored:
     reason: str = ""
 
 
-def pending_detector(case: Case) -> list[str]:
-    """Contents waiting for a score, in SHA-256 order (a deterministic order for every run)."""
+@dataclass(frozen=True)
+class Settlement:
+    """What to store for one scored content: the score (None: failed), the re-decided verdict
+    (None: the stored one stays) and the problems to record."""
+
+    detector: dict[str, Any] | None
+    verdict: dict[str, Any] | None = None
+    problems: tuple[Problem, ...] = ()
+
+
+Settle = Callable[[Scored, dict[str, Any] | None], Settlement]
+"""Decides a settlement from an outcome and the verdict the store holds (the detector stage's
+re-deciding: the store knows no analyzer)."""
+
+
+def awaiting_detector(case: Case) -> list[tuple[str, str]]:
+    """Contents (SHA-256, MIME type) waiting for a score, in SHA-256 order (a deterministic
+    order for every run); the caller keeps those the detector reads."""
     r = schema.runs.c
     c = schema.contents.c
     p = schema.problems.c
@@ -56,12 +70,13 @@ def pending_detector(case: Case) -> list[str]:
             .where(c.run_id.in_(deferring), c.detector.is_(None), ~has_problem)
             .order_by(c.sha256)
         )
-        return [row.sha256 for row in conn.execute(q) if wants_image(row.mime)]
+        return [(row.sha256, row.mime) for row in conn.execute(q)]
 
 
-def record_scores(case: Case, run_id: int, outcomes: Sequence[Scored]) -> int:
-    """Store scores and failures and re-decide each verdict, in one transaction; returns how many
-    contents this call settled (one already settled elsewhere is left as it is)."""
+def record_scores(case: Case, run_id: int, outcomes: Sequence[Scored], settle: Settle) -> int:
+    """Store scores, failures and the verdicts ``settle`` re-decides, in one transaction (the
+    verdict is read and written under it); returns how many contents this call settled (one
+    already settled elsewhere is left as it is)."""
     c = schema.contents.c
     by_sha = {o.sha256: o for o in outcomes}
     settled = 0
@@ -70,20 +85,13 @@ def record_scores(case: Case, run_id: int, outcomes: Sequence[Scored]) -> int:
             select(c.sha256, c.ai).where(c.sha256.in_(list(by_sha)), c.detector.is_(None))
         ).all()
         for sha, ai in rows:
-            outcome = by_sha[sha]
-            problems: list[Problem] = []
-            if outcome.result is None:
-                problems.append(Problem(ANALYZER, outcome.message, outcome.code))
-            values: dict[str, Any] = {"detector": outcome.result}
-            if ai is not None:
-                try:
-                    verdict = redecide(ai, outcome.result, outcome.reason or None)
-                except RedecideError as exc:
-                    problems.append(Problem(ANALYZER, str(exc), "verdict-not-updated"))
-                else:
-                    values.update(
-                        ai=verdict, ai_verdict=verdict["verdict"], ai_generator=verdict["generator"]
-                    )
+            settled_as = settle(by_sha[sha], ai)
+            values: dict[str, Any] = {"detector": settled_as.detector}
+            verdict = settled_as.verdict
+            if verdict is not None:
+                values.update(
+                    ai=verdict, ai_verdict=verdict["verdict"], ai_generator=verdict["generator"]
+                )
             done = conn.execute(
                 update(schema.contents)
                 .where(c.sha256 == sha, c.detector.is_(None))
@@ -91,5 +99,5 @@ def record_scores(case: Case, run_id: int, outcomes: Sequence[Scored]) -> int:
             )
             if done.rowcount:
                 settled += 1
-                Case.insert_problems(conn, None, None, sha, run_id, problems)
+                Case.insert_problems(conn, None, None, sha, run_id, list(settled_as.problems))
     return settled
