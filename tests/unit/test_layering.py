@@ -14,11 +14,8 @@ import veriscan
 
 SRC = Path(veriscan.__file__).parent
 KNOWN_CYCLE_EDGES: set[tuple[str, str]] = {
-    # Each closes a cycle that exists today through an import inside a function. The first two go
-    # when executors and archive formats become packages (issue 16, item 6); the console script
-    # imports the app lazily so a broken installation still ends in one line.
-    ("veriscan.pipeline.executors", "veriscan.pipeline.ray_executor"),
-    ("veriscan.sources.archive", "veriscan.sources.archive_formats"),
+    # Each closes a cycle that exists today through an import inside a function: the console
+    # script imports the app lazily so a broken installation still ends in one line.
     ("veriscan.cli.entry", "veriscan.cli.app"),
 }
 

@@ -24,7 +24,7 @@ from veriscan.cli.ingest import (
 )
 from veriscan.cli.lists import LibraryOpt
 from veriscan.pipeline.ingest import prepare_analyzers
-from veriscan.pipeline.ray_executor import ExecutorError
+from veriscan.pipeline.executors import ExecutorError
 from veriscan.pipeline.refresh import RefreshInterrupted, RefreshReport, refresh
 from veriscan.plugins import PluginError
 from veriscan.settings import SettingsError
