@@ -10,7 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from veriscan.analyzers.base import Analyzer, StreamingAnalyzer
+    from veriscan.matching.base import Matcher
+    from veriscan.reports.base import Exporter
+    from veriscan.sources.base import EvidenceSource
 
 Kind = Literal["sources", "analyzers", "exporters", "matchers"]
 KINDS: tuple[Kind, ...] = ("sources", "analyzers", "exporters", "matchers")
@@ -53,6 +59,58 @@ class Registry:
 
     def classes(self, kind: Kind) -> list[type[Any]]:
         return list(self._entries[kind].values())
+
+    # Typed getters: each checks that the registered class implements its kind's contract, so a
+    # plugin of the wrong type fails here with its name instead of deep inside a run.
+
+    def analyzer(self, plugin_id: str) -> type[Analyzer] | type[StreamingAnalyzer]:
+        from veriscan.analyzers.base import Analyzer, StreamingAnalyzer
+
+        cls = self.get("analyzers", plugin_id)
+        if isinstance(cls, type) and issubclass(cls, Analyzer | StreamingAnalyzer):
+            return cls
+        raise _not_a("analyzers", cls, "Analyzer or StreamingAnalyzer")
+
+    def analyzers(self) -> list[type[Analyzer] | type[StreamingAnalyzer]]:
+        return [self.analyzer(plugin_id) for plugin_id in self.ids("analyzers")]
+
+    def exporter(self, plugin_id: str) -> type[Exporter]:
+        from veriscan.reports.base import Exporter
+
+        cls = self.get("exporters", plugin_id)
+        if isinstance(cls, type) and issubclass(cls, Exporter):
+            return cls
+        raise _not_a("exporters", cls, "Exporter")
+
+    def exporters(self) -> list[type[Exporter]]:
+        return [self.exporter(plugin_id) for plugin_id in self.ids("exporters")]
+
+    def source(self, plugin_id: str) -> type[EvidenceSource]:
+        from veriscan.sources.base import EvidenceSource
+
+        cls = self.get("sources", plugin_id)
+        if isinstance(cls, type) and issubclass(cls, EvidenceSource):
+            return cls
+        raise _not_a("sources", cls, "EvidenceSource")
+
+    def sources(self) -> list[type[EvidenceSource]]:
+        return [self.source(plugin_id) for plugin_id in self.ids("sources")]
+
+    def matcher(self, plugin_id: str) -> type[Matcher]:
+        from veriscan.matching.base import Matcher
+
+        cls = self.get("matchers", plugin_id)
+        if isinstance(cls, type) and issubclass(cls, Matcher):
+            return cls
+        raise _not_a("matchers", cls, "Matcher")
+
+    def matchers(self) -> list[type[Matcher]]:
+        return [self.matcher(plugin_id) for plugin_id in self.ids("matchers")]
+
+
+def _not_a(kind: Kind, cls: object, contract: str) -> PluginError:
+    found = getattr(cls, "id", cls)
+    return PluginError(f"{kind[:-1]} plugin {found!r} ({cls!r}) is not a subclass of {contract}")
 
 
 def load_registry(extra: Iterable[tuple[Kind, type[Any]]] = ()) -> Registry:
