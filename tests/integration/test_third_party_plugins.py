@@ -9,14 +9,19 @@ import re
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
 from typer.testing import CliRunner
 
+from conftest import REVIEW_PASSWORD
 from support.onnx_models import tiny_classifier
 from support.plugin_dist import install_plugin
+from support.web_server import log_in
 from veriscan.cli.app import app
+from veriscan.review.users import add_user
 from veriscan.store.case import Case
 from veriscan.web import grid
+from veriscan.web.app import create_app
 
 runner = CliRunner()
 
@@ -200,6 +205,16 @@ def test_classifier_scores_reach_jsonl_show_report_and_grid(tmp_path: Path, plug
     expected = sorted(images, key=lambda o: -o["classifiers"]["tiny"]["scores"]["busy"])
     assert order == [o["sha256"] for o in expected]
     assert grid.choices(opened)["scores"] == ["tiny:busy", "tiny:calm"]
+
+    add_user(opened, "cli:test", "ann", "admin", REVIEW_PASSWORD)
+    client = TestClient(create_app(case), raise_server_exceptions=False)
+    log_in(client, "ann", REVIEW_PASSWORD)
+    page = client.get("/", params={"classifier": "tiny", "by_score": "tiny:busy"})
+    assert page.status_code == 200 and "Classifier flagged" in page.text
+    shown = re.findall(r'data-sha="([0-9a-f]{64})"', page.text)
+    assert list(dict.fromkeys(shown)) == [s for s in order if s in flagged]
+    for bad in ({"by_score": "tiny"}, {"classifier": "a'b"}, {"by_score": "t:" + "x" * 200}):
+        assert client.get("/grid", params=bad).status_code == 422
 
 
 @pytest.mark.parametrize(
