@@ -66,10 +66,9 @@ class Registry:
     def analyzer(self, plugin_id: str) -> type[Analyzer] | type[StreamingAnalyzer]:
         from veriscan.analyzers.base import Analyzer, StreamingAnalyzer
 
-        cls = self.get("analyzers", plugin_id)
-        if isinstance(cls, type) and issubclass(cls, Analyzer | StreamingAnalyzer):
-            return cls
-        raise _not_a("analyzers", cls, "Analyzer or StreamingAnalyzer")
+        cls: type[Analyzer] | type[StreamingAnalyzer]
+        cls = self._checked("analyzers", plugin_id, Analyzer, StreamingAnalyzer)
+        return cls
 
     def analyzers(self) -> list[type[Analyzer] | type[StreamingAnalyzer]]:
         return [self.analyzer(plugin_id) for plugin_id in self.ids("analyzers")]
@@ -77,10 +76,8 @@ class Registry:
     def exporter(self, plugin_id: str) -> type[Exporter]:
         from veriscan.reports.base import Exporter
 
-        cls = self.get("exporters", plugin_id)
-        if isinstance(cls, type) and issubclass(cls, Exporter):
-            return cls
-        raise _not_a("exporters", cls, "Exporter")
+        cls: type[Exporter] = self._checked("exporters", plugin_id, Exporter)
+        return cls
 
     def exporters(self) -> list[type[Exporter]]:
         return [self.exporter(plugin_id) for plugin_id in self.ids("exporters")]
@@ -88,10 +85,8 @@ class Registry:
     def source(self, plugin_id: str) -> type[EvidenceSource]:
         from veriscan.sources.base import EvidenceSource
 
-        cls = self.get("sources", plugin_id)
-        if isinstance(cls, type) and issubclass(cls, EvidenceSource):
-            return cls
-        raise _not_a("sources", cls, "EvidenceSource")
+        cls: type[EvidenceSource] = self._checked("sources", plugin_id, EvidenceSource)
+        return cls
 
     def sources(self) -> list[type[EvidenceSource]]:
         return [self.source(plugin_id) for plugin_id in self.ids("sources")]
@@ -99,18 +94,20 @@ class Registry:
     def matcher(self, plugin_id: str) -> type[Matcher]:
         from veriscan.matching.base import Matcher
 
-        cls = self.get("matchers", plugin_id)
-        if isinstance(cls, type) and issubclass(cls, Matcher):
-            return cls
-        raise _not_a("matchers", cls, "Matcher")
+        cls: type[Matcher] = self._checked("matchers", plugin_id, Matcher)
+        return cls
 
     def matchers(self) -> list[type[Matcher]]:
         return [self.matcher(plugin_id) for plugin_id in self.ids("matchers")]
 
-
-def _not_a(kind: Kind, cls: object, contract: str) -> PluginError:
-    found = getattr(cls, "id", cls)
-    return PluginError(f"{kind[:-1]} plugin {found!r} ({cls!r}) is not a subclass of {contract}")
+    def _checked(self, kind: Kind, plugin_id: str, *contracts: type) -> type[Any]:
+        cls = self.get(kind, plugin_id)
+        if isinstance(cls, type) and issubclass(cls, contracts):
+            return cls
+        names = " or ".join(c.__name__ for c in contracts)
+        raise PluginError(
+            f"{kind[:-1]} plugin {plugin_id!r} ({cls!r}) is not a subclass of {names}"
+        )
 
 
 def load_registry(extra: Iterable[tuple[Kind, type[Any]]] = ()) -> Registry:
