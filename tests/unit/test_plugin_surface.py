@@ -67,6 +67,9 @@ def test_typed_getters_check_the_contract() -> None:
 def test_requires_orders_analyzers_ties_by_order_then_id() -> None:
     a, b, c = _analyzer("a", ("c",)), _analyzer("b"), _analyzer("c")
     assert [x.id for x in run_order([a, b, c])] == ["b", "c", "a"]
+    # in layers: everything needing nothing before anything that needs something
+    d, e = _analyzer("d", ("a",)), _analyzer("e")
+    assert [x.id for x in run_order([a, b, c, d, e])] == ["b", "c", "e", "a", "d"]
     legacy = _analyzer("z_first", rank=10)
     assert [x.id for x in run_order([a, b, c, legacy])] == ["z_first", "b", "c", "a"]
     # a requirement that is registered but not in this run is simply not there
@@ -84,13 +87,14 @@ def test_missing_or_cyclic_requirements_are_setup_errors() -> None:
 
 
 def test_builtins_keep_their_run_order() -> None:
-    """Detector after the decoders it reuses, provenance after the detector (was order 80/90)."""
+    """Detector after the decoders it reuses, provenance last (was order 80/90): the same order
+    as before, with the classifier in the detector's layer."""
     registry = load_registry(extra=[("analyzers", ClassifierAnalyzer)])
     whole = [c for c in registry.analyzers() if issubclass(c, Analyzer)]
     ids = [c.id for c in run_order(whole, registry.ids("analyzers"))]
     assert ids.index("detector") > max(ids.index("image"), ids.index("pdq"))
     assert ids.index("provenance") > ids.index("detector")
-    assert ids == ["image", "classifier", "pdq", "detector", "provenance", "vpdq"]
+    assert ids == ["image", "pdq", "vpdq", "classifier", "detector", "provenance"]
 
 
 def test_plugin_tables_are_carried_picklable_and_recorded(tmp_path: Path) -> None:

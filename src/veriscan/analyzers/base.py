@@ -112,35 +112,48 @@ _A = TypeVar("_A")
 
 def run_order(analyzers: Iterable[_A], registered: Iterable[str] | None = None) -> list[_A]:
     """Whole-content analyzers (classes or instances) sorted so each runs after what it
-    ``requires``; ties by (order, id). With ``registered`` given, a requirement on an id not in it
-    is a SettingsError; a cycle always is."""
+    ``requires``, in layers: those needing nothing first, then those whose requirements all ran
+    (a layer is its longest chain of requirements); ties by (order, layer, id). With
+    ``registered`` given, a requirement on an id not in it is a SettingsError; a cycle always is."""
     items = {getattr(a, "id"): a for a in analyzers}  # noqa: B009
     known = set(items) if registered is None else set(registered) | set(items)
-    waiting: dict[str, set[str]] = {}
+    needs: dict[str, set[str]] = {}
     for plugin_id, a in items.items():
-        needs = set(getattr(a, "requires", ()))
-        missing = sorted(needs - known)
+        wanted = set(getattr(a, "requires", ()))
+        missing = sorted(wanted - known)
         if missing and registered is not None:
             raise SettingsError(
                 f"analyzer {plugin_id!r} requires unknown analyzer(s): {', '.join(missing)}"
             )
-        waiting[plugin_id] = needs & set(items)
-
-    def key(plugin_id: str) -> tuple[int, str]:
-        return (int(getattr(items[plugin_id], "order", 50)), plugin_id)
-
-    ready = [key(i) for i, needs in waiting.items() if not needs]
+        needs[plugin_id] = wanted & set(items)
+    layer = _layers(needs)
+    order = {i: int(getattr(a, "order", 50)) for i, a in items.items()}
+    waiting = {i: set(n) for i, n in needs.items()}
+    ready = [(order[i], layer[i], i) for i, n in waiting.items() if not n]
     heapq.heapify(ready)
     out: list[_A] = []
     while ready:
-        _, plugin_id = heapq.heappop(ready)
+        plugin_id = heapq.heappop(ready)[2]
         out.append(items[plugin_id])
-        for other, needs in waiting.items():
-            if plugin_id in needs:
-                needs.discard(plugin_id)
-                if not needs:
-                    heapq.heappush(ready, key(other))
-    if len(out) != len(items):
-        stuck = sorted(set(items) - {getattr(a, "id") for a in out})  # noqa: B009
-        raise SettingsError(f"analyzers require each other in a cycle: {', '.join(stuck)}")
+        for other, pending in waiting.items():
+            if plugin_id in pending:
+                pending.discard(plugin_id)
+                if not pending:
+                    heapq.heappush(ready, (order[other], layer[other], other))
     return out
+
+
+def _layers(needs: dict[str, set[str]]) -> dict[str, int]:
+    """Each id's longest chain of requirements (0: needs nothing); SettingsError on a cycle."""
+    layer: dict[str, int] = {}
+    while len(layer) < len(needs):
+        done = {
+            i: 1 + max((layer[n] for n in wanted), default=-1)
+            for i, wanted in needs.items()
+            if i not in layer and wanted <= set(layer)
+        }
+        if not done:
+            stuck = sorted(set(needs) - set(layer))
+            raise SettingsError(f"analyzers require each other in a cycle: {', '.join(stuck)}")
+        layer.update(done)
+    return layer
