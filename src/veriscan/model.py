@@ -151,6 +151,8 @@ class ContentRecord:
     ai: dict[str, JSON] | None = None
     model: dict[str, JSON] | None = None
     detector: dict[str, JSON] | None = None
+    classifiers: dict[str, JSON] | None = None
+    """{name: {"model_sha256", "scores": {label: p}, "flagged"}} from the supplied classifiers."""
     findings: dict[str, dict[str, JSON]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)

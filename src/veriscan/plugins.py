@@ -10,7 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+if TYPE_CHECKING:
+    from veriscan.analyzers.base import Analyzer, StreamingAnalyzer
+    from veriscan.matching.base import Matcher
+    from veriscan.reports.base import Exporter
+    from veriscan.sources.base import EvidenceSource
 
 Kind = Literal[
     "sources",
@@ -62,6 +68,55 @@ class Registry:
 
     def classes(self, kind: Kind) -> list[type[Any]]:
         return list(self._entries[kind].values())
+
+    # Typed getters: each checks that the registered class implements its kind's contract, so a
+    # plugin of the wrong type fails here with its name instead of deep inside a run.
+
+    def analyzer(self, plugin_id: str) -> type[Analyzer] | type[StreamingAnalyzer]:
+        from veriscan.analyzers.base import Analyzer, StreamingAnalyzer
+
+        cls: type[Analyzer] | type[StreamingAnalyzer]
+        cls = self._checked("analyzers", plugin_id, Analyzer, StreamingAnalyzer)
+        return cls
+
+    def analyzers(self) -> list[type[Analyzer] | type[StreamingAnalyzer]]:
+        return [self.analyzer(plugin_id) for plugin_id in self.ids("analyzers")]
+
+    def exporter(self, plugin_id: str) -> type[Exporter]:
+        from veriscan.reports.base import Exporter
+
+        cls: type[Exporter] = self._checked("exporters", plugin_id, Exporter)
+        return cls
+
+    def exporters(self) -> list[type[Exporter]]:
+        return [self.exporter(plugin_id) for plugin_id in self.ids("exporters")]
+
+    def source(self, plugin_id: str) -> type[EvidenceSource]:
+        from veriscan.sources.base import EvidenceSource
+
+        cls: type[EvidenceSource] = self._checked("sources", plugin_id, EvidenceSource)
+        return cls
+
+    def sources(self) -> list[type[EvidenceSource]]:
+        return [self.source(plugin_id) for plugin_id in self.ids("sources")]
+
+    def matcher(self, plugin_id: str) -> type[Matcher]:
+        from veriscan.matching.base import Matcher
+
+        cls: type[Matcher] = self._checked("matchers", plugin_id, Matcher)
+        return cls
+
+    def matchers(self) -> list[type[Matcher]]:
+        return [self.matcher(plugin_id) for plugin_id in self.ids("matchers")]
+
+    def _checked(self, kind: Kind, plugin_id: str, *contracts: type) -> type[Any]:
+        cls = self.get(kind, plugin_id)
+        if isinstance(cls, type) and issubclass(cls, contracts):
+            return cls
+        names = " or ".join(c.__name__ for c in contracts)
+        raise PluginError(
+            f"{kind[:-1]} plugin {plugin_id!r} ({cls!r}) is not a subclass of {names}"
+        )
 
 
 def load_registry(extra: Iterable[tuple[Kind, type[Any]]] = ()) -> Registry:

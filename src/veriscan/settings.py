@@ -2,23 +2,32 @@
 
 A single frozen dataclass means the run record can store exactly what a run used, and work units can
 carry it to worker processes.
+
+Plugins get their own tables, ``[veriscan.analyzers.ID]`` and ``[veriscan.classifiers.NAME]``:
+they are carried here untouched (as canonical JSON text, so the object stays frozen, hashable and
+picklable) and validated by the plugin that owns them (:func:`table_config` for a dataclass).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 PDQ_MODES = ("fast", "exact")
 WATERMARK_MODES = ("auto", "always", "never")
 BATCH = "batch"
 DETECTOR_STAGES = ("auto", "inline", BATCH)
 REQUIRED_ANALYZERS = frozenset({"hashes", "filetype"})
+PLUGIN_FAMILIES = ("analyzers", "classifiers")
+"""Sub-tables of ``[veriscan]`` that belong to plugins: ``[veriscan.<family>.<name>]``."""
+PluginTables = tuple[tuple[str, str, str], ...]
 
 
 class SettingsError(ValueError):
@@ -57,6 +66,9 @@ class Settings:
     detector_stage: str = "auto"
     """Where the detector scores: ``inline`` in each work unit, ``batch`` in a stage after the
     units (Ray Data on the Ray executor); ``auto`` is batch when the Ray cluster has GPUs."""
+    plugin_tables: PluginTables = ()
+    """(family, name, table as canonical JSON) for each ``[veriscan.<family>.<name>]`` table,
+    sorted; read through :meth:`table` and validated by the plugin that owns it."""
 
     def __post_init__(self) -> None:
         if self.pdq not in PDQ_MODES:
@@ -88,8 +100,25 @@ class Settings:
     def effective_workers(self) -> int:
         return self.workers or max(1, os.cpu_count() or 1)
 
+    def table(self, family: str, name: str) -> dict[str, Any]:
+        """The plugin table ``[veriscan.<family>.<name>]`` as read from TOML; {} when absent."""
+        for fam, key, text in self.plugin_tables:
+            if fam == family and key == name:
+                loaded: dict[str, Any] = json.loads(text)
+                return loaded
+        return {}
+
+    def table_names(self, family: str) -> list[str]:
+        return [key for fam, key, _ in self.plugin_tables if fam == family]
+
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """What the run record stores: every flat setting, plus the plugin tables as tables."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "plugin_tables"}
+        tables: dict[str, dict[str, Any]] = {}
+        for fam, key, text in self.plugin_tables:
+            tables.setdefault(fam, {})[key] = json.loads(text)
+        values["plugin_tables"] = tables
+        return values
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -118,7 +147,7 @@ _TYPES: dict[str, type] = {"int": int, "bool": bool, "str": str}
 
 
 def _layer(values: Mapping[str, Any], origin: str) -> dict[str, Any]:
-    known = {f.name: _TYPES[str(f.type)] for f in fields(Settings)}
+    known = {f.name: _TYPES[str(f.type)] for f in fields(Settings) if str(f.type) in _TYPES}
     out: dict[str, Any] = {}
     for key, raw in values.items():
         name = key.replace("-", "_")
@@ -143,6 +172,8 @@ def load_settings(
         section = data.get("veriscan", data)
         if not isinstance(section, dict):
             raise SettingsError(f"{toml_path}: [veriscan] must be a table")
+        section = dict(section)
+        merged["plugin_tables"] = _plugin_tables(section, toml_path)
         merged.update(_layer(section, str(toml_path)))
     env = os.environ if environ is None else environ
     from_env = {
@@ -157,4 +188,97 @@ def load_settings(
 
 
 def _field_names() -> set[str]:
-    return {f.name for f in fields(Settings)}
+    return {f.name for f in fields(Settings) if str(f.type) in _TYPES}
+
+
+def _plugin_tables(section: dict[str, Any], origin: Path) -> PluginTables:
+    """Takes the plugin families out of ``section`` (the flat settings stay)."""
+    found: list[tuple[str, str, str]] = []
+    for family in PLUGIN_FAMILIES:
+        tables = section.pop(family, None)
+        if tables is None:
+            continue
+        if not isinstance(tables, dict):
+            raise SettingsError(f"{origin}: [veriscan.{family}] must hold tables")
+        for name, table in tables.items():
+            if not isinstance(table, dict):
+                raise SettingsError(f"{origin}: [veriscan.{family}.{name}] must be a table")
+            found.append((family, name, json.dumps(table, sort_keys=True, default=str)))
+    return tuple(sorted(found))
+
+
+def plugin_tables(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> PluginTables:
+    """``plugin_tables`` for Settings built in code: {family: {name: table}}."""
+    return tuple(
+        sorted(
+            (family, name, json.dumps(dict(table), sort_keys=True))
+            for family, named in tables.items()
+            for name, table in named.items()
+        )
+    )
+
+
+_T = TypeVar("_T")
+
+
+def table_config(config: type[_T], table: Mapping[str, Any], where: str) -> _T:
+    """A plugin's settings dataclass built from its table: an unknown key, a missing required
+    key or a value of the wrong type is a SettingsError naming the key and the table."""
+    hints = get_type_hints(config)
+    known = {f.name: f for f in fields(config)}  # type: ignore[arg-type]
+    for key in table:
+        if key.replace("-", "_") not in known:
+            raise SettingsError(f"unknown setting {key!r} in {where}")
+    values: dict[str, Any] = {}
+    for key, raw in table.items():
+        name = key.replace("-", "_")
+        values[name] = _typed(name, hints[name], raw, where)
+    missing = [
+        f.name
+        for f in known.values()
+        if f.name not in values
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise SettingsError(f"missing setting {missing[0]!r} in {where}")
+    try:
+        return config(**values)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{where}: {exc}") from exc
+
+
+def _typed(name: str, hint: Any, raw: Any, where: str) -> Any:
+    """``raw`` checked against a simple annotation (scalars, tuples/lists of them, unions)."""
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        for option in get_args(hint):
+            try:
+                return _typed(name, option, raw, where)
+            except SettingsError:
+                continue
+        raise SettingsError(f"setting {name!r} in {where}: {raw!r} has the wrong type")
+    if origin in (tuple, list):
+        args = [a for a in get_args(hint) if a is not Ellipsis]
+        if not isinstance(raw, list | tuple):
+            raise SettingsError(f"setting {name!r} in {where} must be a list")
+        inner = args[0] if args else Any
+        items = [_typed(name, inner, v, where) for v in raw]
+        return tuple(items) if origin is tuple else items
+    if hint is Any or hint is object:
+        return raw
+    number = isinstance(raw, int | float) and not isinstance(raw, bool)
+    if hint is float and number:
+        return float(raw)
+    plain = (hint is int and number and isinstance(raw, int)) or (
+        hint in (str, bool) and isinstance(raw, hint)
+    )
+    if plain or (hint is type(None) and raw is None):
+        return raw
+    if (origin is dict or hint is dict) and isinstance(raw, dict):
+        return raw
+    raise SettingsError(f"setting {name!r} in {where}: {raw!r} is not a {_name(hint)}")
+
+
+def _name(hint: Any) -> str:
+    return getattr(hint, "__name__", str(hint))

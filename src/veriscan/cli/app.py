@@ -21,7 +21,7 @@ from veriscan.cli.common import audit_export, err, fail, open_case, out
 from veriscan.cli.detector import detector_app
 from veriscan.cli.disk import VerifyOpt, verify_image_cmd
 from veriscan.cli.entry import guarded, remember_case
-from veriscan.cli.exports import export_hashes_cmd, export_vics_cmd, match_cmd
+from veriscan.cli.exports import ExportGroup, export_hashes_cmd, export_vics_cmd, match_cmd
 from veriscan.cli.ingest import (
     AddressOpt,
     CarveOpt,
@@ -40,6 +40,7 @@ from veriscan.cli.ingest import (
     list_flags,
     prepare_ingest,
     print_report,
+    registry_or_fail,
     run_ingest,
     scan_settings,
 )
@@ -58,7 +59,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 case_app = typer.Typer(help="Create and inspect cases.", no_args_is_help=True)
-export_app = typer.Typer(help="Export a case.", no_args_is_help=True)
+export_app = typer.Typer(
+    help="Export a case: jsonl, vics, hashes, or ID (any registered exporter, e.g. html).",
+    no_args_is_help=True,
+    cls=ExportGroup,
+)
 app.add_typer(case_app, name="case")
 app.add_typer(export_app, name="export")
 app.add_typer(lists_app, name="lists")
@@ -259,14 +264,13 @@ def export_jsonl(
     prompts: PromptsOpt = False,
 ) -> None:
     """One JSON object per unique content (schema in the README)."""
-    from veriscan.reports.jsonl import JsonlExporter
-
+    exporter = registry_or_fail().exporter("jsonl")()
     case = open_case(case_dir)
     if output is None:
-        n = JsonlExporter().write(case, sys.stdout, prompts=prompts)
+        n = exporter.write(case, sys.stdout, prompts=prompts)
     else:
         with output.open("w", encoding="utf-8") as fh:
-            n = JsonlExporter().write(case, fh, prompts=prompts)
+            n = exporter.write(case, fh, prompts=prompts)
     audit_export(case, "jsonl", str(output or "stdout"), records=n, prompts=prompts)
     err.print(f"{n} records exported", highlight=False, markup=False)
 
@@ -274,13 +278,10 @@ def export_jsonl(
 def _write_report(
     case: Case, path: Path, thumbnails: bool, prompts: bool = False, known_good: bool = False
 ) -> Path:
-    from veriscan.reports.html import HtmlExporter
-
+    exporter = registry_or_fail().exporter("html")()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        HtmlExporter().write(
-            case, fh, thumbnails=thumbnails, prompts=prompts, known_good=known_good
-        )
+        exporter.write(case, fh, thumbnails=thumbnails, prompts=prompts, known_good=known_good)
     return path
 
 

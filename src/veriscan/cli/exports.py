@@ -1,12 +1,19 @@
-"""`veriscan export vics|hashes` and `veriscan match`: sharing hashes, matching stored hashes."""
+"""`veriscan export vics|hashes|ID` and `veriscan match`: sharing hashes, matching stored hashes.
+
+`export ID CASE` for any other ID runs the exporter registered under that id (entry-point group
+``veriscan.exporters``: the built-in jsonl and html, and any installed plugin's).
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.main
+from typer.core import TyperGroup
 
 from veriscan.cli.common import audit_export, err, fail, open_case
 from veriscan.cli.lists import LibraryOpt, library_for, run_matching
@@ -30,6 +37,66 @@ def _scheme(name: str | None, case_dir: Path) -> Scheme:
         return load_scheme(name)
     except ValueError as exc:
         fail(str(exc))
+
+
+class ExportGroup(TyperGroup):
+    """`export`'s own subcommands first; an unknown name is looked up among the exporters.
+
+    (Typer vendors its click, so the context and command types are left to TyperGroup.)
+    """
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None:
+            return found
+        from veriscan.cli.ingest import registry_or_fail
+
+        if cmd_name not in registry_or_fail().ids("exporters"):
+            return None
+        return typer.main.get_command(_exporter_app(cmd_name))
+
+
+def _exporter_app(exporter_id: str) -> typer.Typer:
+    one = typer.Typer(add_completion=False)
+
+    @one.command(name=exporter_id, help=f"Run the registered exporter {exporter_id!r}.")
+    def run(
+        case_dir: Annotated[Path, typer.Argument(metavar="CASE")],
+        output: Annotated[
+            Path | None, typer.Option("-o", "--output", help="File (default stdout).")
+        ] = None,
+        prompts: Annotated[
+            bool, typer.Option("--prompts", help="Include generation prompts.")
+        ] = False,
+        known_good: Annotated[
+            bool,
+            typer.Option("--include-known-good", help="Keep contents found on an allow-list."),
+        ] = False,
+    ) -> None:
+        export_through_registry(exporter_id, case_dir, output, prompts, known_good)
+
+    return one
+
+
+def export_through_registry(
+    exporter_id: str, case_dir: Path, output: Path | None, prompts: bool, known_good: bool
+) -> None:
+    from veriscan.cli.ingest import registry_or_fail
+    from veriscan.plugins import PluginError
+
+    try:
+        exporter = registry_or_fail().exporter(exporter_id)()
+    except PluginError as exc:
+        fail(str(exc))
+    case = open_case(case_dir)
+    options: dict[str, Any] = {"prompts": prompts, "known_good": known_good}
+    if output is None:
+        n = exporter.write(case, sys.stdout, **options)
+    else:
+        with os.fdopen(_open_output(output), "w", encoding="utf-8") as fh:
+            n = exporter.write(case, fh, **options)
+    audit_export(case, exporter_id, str(output or "stdout"), records=n, prompts=prompts)
+    err.print(f"{n} records exported", highlight=False, markup=False)
 
 
 def _open_output(path: Path) -> int:

@@ -136,10 +136,13 @@ def registry_or_fail() -> Registry:
 def source_for(registry: Registry, path: Path, settings: Settings) -> EvidenceSource:
     if not path.exists():
         fail(f"evidence {path} does not exist")
-    for cls in registry.classes("sources"):
+    try:
+        sources = registry.sources()
+    except PluginError as exc:
+        fail(str(exc))
+    for cls in sources:
         if cls.accepts(path):
-            source: EvidenceSource = cls(path.resolve(), settings)
-            return source
+            return cls(path.resolve(), settings)
     fail(f"no evidence source can read {path} (symlink, device or unsupported type)")
 
 

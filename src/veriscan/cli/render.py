@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from veriscan.redaction import redact
+from veriscan.reports.classifier_text import classifier_lines
 from veriscan.review import audit
 from veriscan.store.case import Case
 
@@ -123,6 +124,8 @@ def render_content(console: Console, obj: dict[str, Any]) -> None:
     _render_matches(console, obj)
     line = detector_line(obj)
     if line:
+        console.print(Text(line))
+    for line in classifier_lines(obj.get("classifiers")):
         console.print(Text(line))
     ai = obj.get("ai")
     if ai:

@@ -1,6 +1,7 @@
 """Folding every analyzer's facts about one content into the stored ContentRecord.
 
-Well-known facts (digests, size, MIME, image size, EXIF, PDQ, AI evidence, the detector's score)
+Well-known facts (digests, size, MIME, image size, EXIF, PDQ, AI evidence, the detector's score,
+the supplied classifiers' scores)
 get their own columns because every report and matcher needs them; everything else an analyzer
 says is kept under its id in ``findings``, so a new plugin needs no schema change.
 """
@@ -23,6 +24,7 @@ _PROMOTED: dict[tuple[str, str], str] = {
     ("provenance", "ai"): "ai",
     ("models", "model"): "model",
     ("detector", "detector"): "detector",
+    ("classifier", "classifiers"): "classifiers",
 }
 
 

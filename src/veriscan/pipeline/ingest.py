@@ -18,13 +18,13 @@ from typing import Any, Protocol
 from sqlalchemy import func, or_, select
 
 from veriscan import __version__, interrupts
-from veriscan.analyzers.base import Analyzer
+from veriscan.analyzers.base import Analyzer, run_order
 from veriscan.model import RunInfo, UnitResult
 from veriscan.pipeline.detector_stage import resolve_stage
 from veriscan.pipeline.executors import Executor, make_executor
 from veriscan.pipeline.plan import PlanStats, WorkUnit, batched_items
 from veriscan.pipeline.process import process_unit
-from veriscan.plugins import Registry
+from veriscan.plugins import PluginError, Registry
 from veriscan.settings import Settings, SettingsError
 from veriscan.sources.base import EvidenceSource
 from veriscan.stages.base import StageContext, StageResult
@@ -124,18 +124,33 @@ def _estimate(source: EvidenceSource, progress: Progress, stop: threading.Event)
 def prepare_analyzers(
     registry: Registry, settings: Settings
 ) -> tuple[list[type[Any]], dict[str, str]]:
-    """The analyzers a run uses and the versions its record stores; one whose ``prepare`` says
-    it has nothing to run with (no detector model installed) is left out of both.
+    """The analyzers a run uses (each unit runs them in ``run_order``) and the versions its record
+    stores; one whose ``prepare`` says it has nothing to run with (no detector model installed) is
+    left out of both.
 
-    Raises SettingsError for a skip list naming no analyzer, or a setting an analyzer rejects."""
-    unknown = settings.skipped - set(registry.ids("analyzers"))
+    Raises SettingsError for a skip list naming no analyzer, a table ``[veriscan.analyzers.ID]``
+    of no analyzer or one its analyzer rejects, a requirement on no analyzer or a cycle, or a
+    setting an analyzer rejects."""
+    registered = registry.ids("analyzers")
+    unknown = settings.skipped - set(registered)
     if unknown:
         raise SettingsError(f"cannot skip unknown analyzer(s): {', '.join(sorted(unknown))}")
+    stray = sorted(set(settings.table_names("analyzers")) - set(registered))
+    if stray:
+        raise SettingsError(f"[veriscan.analyzers.{stray[0]}] names no installed analyzer")
+    if settings.table_names("classifiers") and "classifier" not in registered:
+        raise SettingsError("[veriscan.classifiers] needs the classifier analyzer (not installed)")
+    try:
+        classes = registry.analyzers()
+    except PluginError as exc:
+        raise SettingsError(str(exc)) from exc
+    run_order([c for c in classes if issubclass(c, Analyzer)], registered)
     chosen: list[type[Any]] = []
     versions: dict[str, str] = {}
-    for cls in registry.classes("analyzers"):
+    for cls in classes:
         if cls.id in settings.skipped:
             continue
+        cls.config_from(settings)
         version = cls.prepare(settings) if issubclass(cls, Analyzer) else cls.version
         if version is not None:
             chosen.append(cls)

@@ -14,7 +14,7 @@ from typing import IO, BinaryIO
 
 from sqlalchemy import Connection, Engine, bindparam, create_engine, select
 
-from veriscan.analyzers.base import Analyzer, FileContext, StreamingAnalyzer
+from veriscan.analyzers.base import Analyzer, FileContext, StreamingAnalyzer, run_order
 from veriscan.analyzers.failures import INTERNAL, attach_run_log, log_exception
 from veriscan.analyzers.filetype import HEAD_BYTES, extension_mismatch, sniff_mime
 from veriscan.analyzers.models.formats import sniff_model
@@ -84,7 +84,7 @@ class UnitProcessor:
         instances = [cls(unit.settings) for cls in unit.analyzer_classes]
         self.streaming = [a for a in instances if isinstance(a, StreamingAnalyzer)]
         whole = [a for a in instances if isinstance(a, Analyzer)]
-        self.whole = sorted(whole, key=lambda a: (a.order, a.id))
+        self.whole = run_order(whole)
         self.result = UnitResult(unit.unit_id)
         self._emitted: set[str] = set()
         self._top_depth = 0

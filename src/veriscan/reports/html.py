@@ -16,6 +16,7 @@ from veriscan import __version__
 from veriscan.previews import blurred_jpeg
 from veriscan.redaction import withhold_text
 from veriscan.reports.base import Exporter
+from veriscan.reports.classifier_text import NOTICE, classifier_lines
 from veriscan.review.audit import audit_head
 from veriscan.store.case import Case, now
 from veriscan.store.match_queries import matching_summary
@@ -61,6 +62,7 @@ class HtmlExporter(Exporter):
             if len(files) >= MAX_ROWS:
                 truncated = True
                 break
+            obj["classifier_lines"] = classifier_lines(obj.get("classifiers"))
             if thumbnails and obj.get("thumbnail"):
                 obj["thumb_uri"] = blurred_thumbnail(case.root / obj["thumbnail"])
             files.append(obj)
@@ -83,6 +85,7 @@ class HtmlExporter(Exporter):
             generated=now(),
             version=__version__,
             audit_head=audit_head(case),
+            classifier_notice=NOTICE if any(f["classifier_lines"] for f in files) else None,
         )
         out.write(html)
         return len(files)

@@ -165,6 +165,7 @@ def _object(
         "ai": row["ai"],
         "model": row["model"],
         "detector": row["detector"],
+        "classifiers": row["classifiers"],
         "findings": row["findings"] or {},
         "thumbnail": row["thumbnail"],
     }

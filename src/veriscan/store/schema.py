@@ -92,6 +92,7 @@ contents = Table(
     Column("model", JSON(none_as_null=True)),
     Column("thumbnail", Text),
     Column("detector", JSON(none_as_null=True)),
+    Column("classifiers", JSON(none_as_null=True)),
     Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
 )
 

@@ -94,6 +94,7 @@ def _content_row(case: Case, rec: ContentRecord, run_id: int) -> dict[str, Any]:
         "model_family": rec.model.get("family") if rec.model else None,
         "model": rec.model,
         "detector": rec.detector,
+        "classifiers": rec.classifiers,
         "thumbnail": thumb,
         "run_id": run_id,
     }

@@ -38,6 +38,10 @@ class Filters:
     known_good: bool = False
     page: int = 0
     origin: str = ""
+    classifier: str = ""
+    """A supplied classifier's name: only contents it flagged."""
+    by_score: str = ""
+    """``NAME:LABEL``: highest score for that classifier's label first (unscored last)."""
 
     def query_string(self, **changes: Any) -> str:
         from urllib.parse import urlencode
@@ -109,7 +113,17 @@ def _conditions(f: Filters) -> list[ColumnElement[bool]]:
             "allocated": and_(loc.deleted.is_(False), loc.carved.is_(False)),
         }[f.origin]
         where.append(exists().where(loc.sha256 == c.sha256, found))
+    if f.classifier:
+        where.append(c.classifiers[(f.classifier, "flagged")].as_boolean().is_(True))
     return where
+
+
+def _score(by_score: str) -> ColumnElement[float] | None:
+    name, _, label = by_score.partition(":")
+    if not name or not label:
+        return None
+    value: ColumnElement[float] = schema.contents.c.classifiers[(name, "scores", label)].as_float()
+    return value
 
 
 PRIORITIES = ("victims-first", "unreviewed-first", "sha256")
@@ -134,10 +148,12 @@ def page(
     c = schema.contents.c
     where = _conditions(f)
     rank = _rank(priority).label("rank")
+    score = _score(f.by_score)
+    first = [] if score is None else [case((score.is_(None), 1), else_=0), score.desc()]
     q = (
         select(c.sha256, c.mime, c.ai_verdict, c.ai_generator, c.thumbnail, rank)
         .where(*where)
-        .order_by(rank, c.sha256)
+        .order_by(*first, rank, c.sha256)
         .limit(size)
         .offset(max(0, f.page) * size)
     )
@@ -182,6 +198,7 @@ def choices(case_: Case) -> dict[str, list[str]]:
         labels = [v for (v,) in conn.execute(select(ev.label).order_by(ev.label))]
         custodians = [v for (v,) in conn.execute(select(ev.custodian).distinct()) if v]
         lists = [v for (v,) in conn.execute(select(m.list_name).distinct())]
+        recorded = [v for (v,) in conn.execute(select(schema.runs.c.settings))]
     if NO_EVIDENCE not in verdicts:
         verdicts.append(NO_EVIDENCE)
     return {
@@ -190,4 +207,23 @@ def choices(case_: Case) -> dict[str, list[str]]:
         "evidence": labels,
         "custodians": sorted(custodians),
         "lists": sorted(lists),
+        "classifiers": sorted(classifier_labels(recorded)),
+        "scores": sorted(
+            f"{name}:{label}"
+            for name, labels in classifier_labels(recorded).items()
+            for label in labels
+        ),
     }
+
+
+def classifier_labels(recorded: list[Any]) -> dict[str, list[str]]:
+    """{name: labels} of the classifiers the case's runs were configured with (run records)."""
+    found: dict[str, list[str]] = {}
+    for settings in recorded:
+        tables = settings.get("plugin_tables") if isinstance(settings, dict) else None
+        named = tables.get("classifiers") if isinstance(tables, dict) else None
+        for name, table in (named or {}).items():
+            labels = table.get("labels") if isinstance(table, dict) else None
+            if isinstance(labels, list):
+                found[name] = [str(label) for label in labels]
+    return found

@@ -206,7 +206,7 @@ class DetectorAnalyzer(Analyzer):
 
     id: ClassVar[str] = "detector"
     version: ClassVar[str] = "1"
-    order: ClassVar[int] = 80  # after the shared decoders, before provenance (90) reads the result
+    requires: ClassVar[tuple[str, ...]] = ("image", "pdq")  # reuses their decodes from the cache
 
     @classmethod
     def prepare(cls, settings: Settings) -> str | None:

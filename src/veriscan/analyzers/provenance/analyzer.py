@@ -61,7 +61,7 @@ PARSER_FAMILIES = ", ".join(p.family for p in PARSERS)
 class ProvenanceAnalyzer(Analyzer):
     id: ClassVar[str] = "provenance"
     version: ClassVar[str] = "2"  # 2: the pixel detector's check and evidence
-    order: ClassVar[int] = 90  # after the detector, whose score it reads from the cache
+    requires: ClassVar[tuple[str, ...]] = ("detector",)  # reads the detector's score (cache)
 
     def wants(self, mime: str) -> bool:
         return wants_image(mime)

@@ -27,6 +27,9 @@ from veriscan.web.sessions import Session
 
 # Filter values are matched against the case, never interpreted: bounded, printable text.
 Text = Annotated[str, Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+# A classifier name, and NAME:LABEL: the characters JSON paths into the stored scores may hold.
+Name = Annotated[str, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]*$")]
+ScoreKey = Annotated[str, Query(max_length=129, pattern=r"^([A-Za-z0-9_-]+:[A-Za-z0-9 _.-]+)?$")]
 MAX_PAGE = 1_000_000
 VERSION_MAX = 2**31 - 1
 
@@ -44,6 +47,8 @@ def _filters(
     known_good: bool = False,
     page: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 0,
     origin: Literal["", "allocated", "deleted", "carved"] = "",
+    classifier: Name = "",
+    by_score: ScoreKey = "",
 ) -> grid.Filters:
     return grid.Filters(
         verdict,
@@ -58,6 +63,8 @@ def _filters(
         known_good,
         page,
         origin,
+        classifier=classifier,
+        by_score=by_score,
     )
 
 
