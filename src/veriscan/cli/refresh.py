@@ -23,8 +23,8 @@ from veriscan.cli.ingest import (
     scan_settings,
 )
 from veriscan.cli.lists import LibraryOpt
-from veriscan.pipeline.ingest import prepare_analyzers
 from veriscan.pipeline.executors import ExecutorError
+from veriscan.pipeline.ingest import prepare_analyzers
 from veriscan.pipeline.refresh import RefreshInterrupted, RefreshReport, refresh
 from veriscan.plugins import PluginError
 from veriscan.settings import SettingsError
