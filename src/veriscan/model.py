@@ -66,13 +66,88 @@ class ItemKind(StrEnum):
     SPECIAL = "special"
 
 
+class ProblemCode(StrEnum):
+    """Every problem code veriscan stores, in one place; each is documented in the README's
+    problem-code table (a test holds the two together). Values are the stored strings: renaming
+    one would break filters and exports, so members are only ever added."""
+
+    ANALYZER_CRASH = "analyzer-crash"
+    ANALYZER_ERROR = "analyzer-error"
+    ARCHIVE_CORRUPT_DATA = "archive-corrupt-data"
+    ARCHIVE_CRC = "archive-crc"
+    ARCHIVE_DAMAGED_HEADER = "archive-damaged-header"
+    ARCHIVE_DATA_AFTER_END = "archive-data-after-end"
+    ARCHIVE_ERROR = "archive-error"
+    ARCHIVE_NO_END_MARKER = "archive-no-end-marker"
+    ARCHIVE_SHIFTED_MEMBER = "archive-shifted-member"
+    ARCHIVE_TRAILING_DATA = "archive-trailing-data"
+    ARCHIVE_TRUNCATED = "archive-truncated"
+    ARCHIVE_TRUNCATED_LISTING = "archive-truncated-listing"
+    ARCHIVE_UNSUPPORTED = "archive-unsupported"
+    BOMB_DEPTH = "bomb-depth"
+    BOMB_ENTRIES = "bomb-entries"
+    BOMB_EXPANDED_BYTES = "bomb-expanded-bytes"
+    BOMB_RATIO = "bomb-ratio"
+    C2PA_ERROR = "c2pa-error"
+    CARVE_ERROR = "carve-error"
+    CLASSIFIER_ERROR = "classifier-error"
+    CORRUPT_IMAGE = "corrupt-image"
+    DELETED_NO_META = "deleted-no-meta"
+    DELETED_REALLOCATED = "deleted-reallocated"
+    DELETED_UNRECOVERABLE = "deleted-unrecoverable"
+    DETECTOR_ERROR = "detector-error"
+    DETECTOR_NO_MODEL = "detector-no-model"
+    DETECTOR_PIXELS_MISSING = "detector-pixels-missing"
+    DETECTOR_TOO_LARGE = "detector-too-large"
+    DETECTOR_UNREADABLE = "detector-unreadable"
+    DUPLICATE_NAME = "duplicate-name"
+    EMPTY_NAME = "empty-name"
+    ENCRYPTED = "encrypted"
+    ERROR = "error"
+    EXIF_MALFORMED = "exif-malformed"
+    GENERATOR_METADATA_ERROR = "generator-metadata-error"
+    HOSTILE_PATH = "hostile-path"
+    IMAGE_MALFORMED = "image-malformed"
+    IMAGE_TOO_LARGE = "image-too-large"
+    IMAGE_TRUNCATED = "image-truncated"
+    LOCATOR_SEPARATOR = "locator-separator"
+    METADATA_DAMAGED = "metadata-damaged"
+    MODEL_CODE_EXECUTION = "model-code-execution"
+    MODEL_UNREADABLE = "model-unreadable"
+    NAME_MISMATCH = "name-mismatch"
+    NO_VIDEO_STREAM = "no-video-stream"
+    NO_VOLUMES = "no-volumes"
+    PDQ_ERROR = "pdq-error"
+    PROVENANCE_UNREADABLE = "provenance-unreadable"
+    RAW_MALFORMED = "raw-malformed"
+    RAW_NO_PREVIEW = "raw-no-preview"
+    READ_ERROR = "read-error"
+    SPECIAL = "special"
+    SPECIAL_FILE = "special-file"
+    STEALTH_ERROR = "stealth-error"
+    TOO_DEEP = "too-deep"
+    TOO_LARGE = "too-large"
+    TRUNCATED = "truncated"
+    TRUNCATED_IMAGE = "truncated-image"
+    UNIDENTIFIED_IMAGE = "unidentified-image"
+    UNREADABLE = "unreadable"
+    UNSUPPORTED_COMPRESSION = "unsupported-compression"
+    UNSUPPORTED_FS = "unsupported-fs"
+    VERDICT_NOT_UPDATED = "verdict-not-updated"
+    VIDEO_DECODE_ERROR = "video-decode-error"
+    VIDEO_TOO_LARGE = "video-too-large"
+    VPDQ_FRAME_LIMIT = "vpdq-frame-limit"
+    WATERMARK_ERROR = "watermark-error"
+    XMP_ERROR = "xmp-error"
+
+
 @dataclass(frozen=True)
 class Problem:
     """Something that went wrong or looked hostile; recorded, never raised past the item."""
 
     analyzer: str
     message: str
-    code: str = "error"
+    code: ProblemCode = ProblemCode.ERROR
 
 
 @dataclass(frozen=True)

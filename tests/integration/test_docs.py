@@ -59,3 +59,12 @@ def readme_commands() -> list[list[str]]:
 def test_readme_commands_exist(words: list[str]) -> None:
     result = CliRunner().invoke(app, [*words, "--help"])
     assert result.exit_code == 0, result.output
+
+
+def test_every_problem_code_is_documented() -> None:
+    """Problem codes live in one enumeration; the README's tables describe each of them."""
+    from veriscan.model import ProblemCode
+
+    rows = "\n".join(line for line in README.read_text().splitlines() if line.startswith("| `"))
+    missing = [code.value for code in ProblemCode if f"`{code.value}`" not in rows]
+    assert not missing, f"problem codes without a README row: {missing}"

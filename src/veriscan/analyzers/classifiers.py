@@ -33,7 +33,7 @@ from veriscan import offline
 from veriscan.analyzers.base import Analyzer, FileContext
 from veriscan.analyzers.decode import decoded, wants_image
 from veriscan.analyzers.failures import INTERNAL, log_exception
-from veriscan.model import Attribute, Fact, Problem
+from veriscan.model import Attribute, Fact, Problem, ProblemCode
 from veriscan.settings import Settings, SettingsError, table_config
 
 FAMILY = "classifiers"
@@ -244,12 +244,18 @@ class ClassifierAnalyzer(Analyzer):
         if result.failure is not None:
             return [Problem(self.id, result.failure.message, code=result.failure.code)]
         if result.rgb is None:
-            return [Problem(self.id, "no pixels to classify", code="corrupt-image")]
+            return [Problem(self.id, "no pixels to classify", code=ProblemCode.CORRUPT_IMAGE)]
         out: dict[str, Any] = {}
         for name, config in self.classifiers.items():
             try:
                 out[name] = score(name, config, result.rgb)
             except Exception as exc:  # a model failing on one image costs that image only
                 log_exception(self.id, ctx.name, exc)
-                return [Problem(self.id, f"classifier {name!r} failed ({INTERNAL})", "classifier")]
+                return [
+                    Problem(
+                        self.id,
+                        f"classifier {name!r} failed ({INTERNAL})",
+                        ProblemCode.CLASSIFIER_ERROR,
+                    )
+                ]
         return [Attribute("classifiers", out)]

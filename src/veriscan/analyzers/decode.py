@@ -26,6 +26,7 @@ from veriscan.analyzers import rawpreview, tiffwalk
 from veriscan.analyzers.base import FileContext
 from veriscan.analyzers.failures import UNIDENTIFIED as UNIDENTIFIED
 from veriscan.analyzers.failures import decode_failure, log_exception
+from veriscan.model import ProblemCode
 
 MODES = ("fast", "exact")
 
@@ -90,13 +91,13 @@ class Header:
     rotated the pixels, so for HEIF this is the value it saved aside."""
     source: str | None = None
     """``embedded-preview`` when the pixels are a camera RAW's preview JPEG, not the file itself."""
-    damage: tuple[tuple[str, str], ...] = ()
+    damage: tuple[tuple[ProblemCode, str], ...] = ()
     """(code, wording) for defects that cost some facts but not the pixels (malformed EXIF)."""
 
 
 @dataclass(frozen=True)
 class DecodeFailure:
-    code: str
+    code: ProblemCode
     message: str
 
 
@@ -177,7 +178,9 @@ def image_bytes(ctx: FileContext) -> bytes:
 
 def _decode_raw(ctx: FileContext, raw: rawpreview.RawPreview, mode: str) -> Decoded:
     exif = _raw_exif(raw)
-    damage = tuple(("raw-malformed", f"{raw.kind} structure malformed: {d}") for d in raw.defects)
+    damage = tuple(
+        (ProblemCode.RAW_MALFORMED, f"{raw.kind} structure malformed: {d}") for d in raw.defects
+    )
     for jpeg in raw.jpegs:
         result = decode_bytes(jpeg, mode)
         if result.failure is None and result.header is not None:
@@ -192,9 +195,9 @@ def _decode_raw(ctx: FileContext, raw: rawpreview.RawPreview, mode: str) -> Deco
             return dataclasses.replace(result, header=header)
     if raw.jpegs:
         wording = f"{raw.kind} camera RAW: its embedded preview image could not be decoded"
-        return Decoded(mode, None, None, DecodeFailure("corrupt-image", wording))
+        return Decoded(mode, None, None, DecodeFailure(ProblemCode.CORRUPT_IMAGE, wording))
     wording = f"{raw.kind} camera RAW: no embedded preview image found; sensor data not decoded"
-    return Decoded(mode, None, None, DecodeFailure("raw-no-preview", wording))
+    return Decoded(mode, None, None, DecodeFailure(ProblemCode.RAW_NO_PREVIEW, wording))
 
 
 def _raw_exif(raw: rawpreview.RawPreview) -> ExifTags | None:
@@ -260,15 +263,17 @@ def decode_bytes(data: bytes, mode: str) -> Decoded:
                 img.close()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         message = f"not decoded: the declared size is over the limit of {MAX_PIXELS} pixels"
-        return Decoded(mode, header, None, DecodeFailure("image-too-large", message))
+        return Decoded(mode, header, None, DecodeFailure(ProblemCode.IMAGE_TOO_LARGE, message))
     except UnidentifiedImageError:
-        failure = DecodeFailure("unidentified-image", UNIDENTIFIED)
+        failure = DecodeFailure(ProblemCode.UNIDENTIFIED_IMAGE, UNIDENTIFIED)
         return Decoded(mode, None, None, failure)
     except Exception as exc:
         log_exception("image decode", f"{len(data)} bytes", exc)
         code, message = decode_failure(exc, header.format if header else "image", len(data))
         if code == "image-truncated":
-            code = "corrupt-image"  # the code examiners already filter on; the wording says more
+            code = (
+                ProblemCode.CORRUPT_IMAGE
+            )  # the code examiners already filter on; the wording says more
         return Decoded(mode, _trailer(header, data), None, DecodeFailure(code, message))
     return Decoded(mode, _trailer(header, data), rgb, None, stored)
 
@@ -278,13 +283,13 @@ def _trailer(header: Header | None, data: bytes) -> Header | None:
     missing trailer says it was cut); a TIFF's directories may loop or point past the end."""
     if header is None:
         return header
-    damage: list[tuple[str, str]] = []
+    damage: list[tuple[ProblemCode, str]] = []
     if header.format == "GIF" and not data.rstrip(b"\0").endswith(b";"):
         wording = f"GIF data ends before its trailer: truncated after {len(data)} bytes"
-        damage.append(("image-truncated", wording))
+        damage.append((ProblemCode.IMAGE_TRUNCATED, wording))
     if header.format == "TIFF":
         for defect in tiffwalk.walk(data).defects:
-            damage.append(("image-malformed", f"TIFF structure malformed: {defect}"))
+            damage.append((ProblemCode.IMAGE_MALFORMED, f"TIFF structure malformed: {defect}"))
     if not damage:
         return header
     return dataclasses.replace(header, damage=(*header.damage, *damage))
@@ -303,7 +308,7 @@ def _header(img: Image.Image, width: int, height: int, frames: int) -> Header:
         frames=frames,
         exif=exif,
         orientation=orientation if isinstance(orientation, int) else None,
-        damage=tuple(("exif-malformed", text) for text in damage),
+        damage=tuple((ProblemCode.EXIF_MALFORMED, text) for text in damage),
     )
 
 

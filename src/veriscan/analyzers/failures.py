@@ -14,6 +14,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from veriscan.model import ProblemCode
+
 LOGGER = logging.getLogger("veriscan.analyzers")
 LOGGER.addHandler(logging.NullHandler())  # no run log attached: nothing reaches the console
 LOGGER.propagate = False
@@ -70,20 +72,29 @@ def is_truncation(exc: BaseException) -> bool:
     return any(hint in text for hint in _TRUNCATED_HINTS)
 
 
-def decode_failure(exc: BaseException, fmt: str, size: int) -> tuple[str, str]:
+def decode_failure(exc: BaseException, fmt: str, size: int) -> tuple[ProblemCode, str]:
     """(code, wording) for an exception raised while decoding ``size`` bytes of ``fmt``."""
     if isinstance(exc, Image.DecompressionBombError | Image.DecompressionBombWarning):
-        return "image-too-large", "not decoded: the declared image size is over the pixel limit"
+        return (
+            ProblemCode.IMAGE_TOO_LARGE,
+            "not decoded: the declared image size is over the pixel limit",
+        )
     if isinstance(exc, UnidentifiedImageError):
-        return "unidentified-image", UNIDENTIFIED
+        return ProblemCode.UNIDENTIFIED_IMAGE, UNIDENTIFIED
     if isinstance(exc, MemoryError):
-        return "image-too-large", "not decoded: the image needs more memory than is available"
+        return (
+            ProblemCode.IMAGE_TOO_LARGE,
+            "not decoded: the image needs more memory than is available",
+        )
     what = "image" if fmt in ("", "image", "unknown") else f"{fmt} image"
     if is_truncation(exc):
-        return "image-truncated", f"{what} data truncated: the file ends after {size} bytes"
+        return (
+            ProblemCode.IMAGE_TRUNCATED,
+            f"{what} data truncated: the file ends after {size} bytes",
+        )
     if isinstance(exc, RecursionError):
-        return "corrupt-image", f"{what} structure malformed: nested too deeply to read"
-    return "corrupt-image", f"{what} data damaged: the pixels could not be decoded"
+        return ProblemCode.CORRUPT_IMAGE, f"{what} structure malformed: nested too deeply to read"
+    return ProblemCode.CORRUPT_IMAGE, f"{what} data damaged: the pixels could not be decoded"
 
 
 def is_data_error(exc: BaseException) -> bool:

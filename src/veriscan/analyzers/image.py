@@ -17,7 +17,7 @@ from PIL import Image
 from veriscan.analyzers.base import Analyzer, FileContext
 from veriscan.analyzers.decode import ExifTags, Header, decoded, wants_image
 from veriscan.analyzers.failures import INTERNAL, log_exception
-from veriscan.model import JSON, Artifact, Attribute, Fact, Problem
+from veriscan.model import JSON, Artifact, Attribute, Fact, Problem, ProblemCode
 
 MAKE = 0x010F
 MODEL = 0x0110
@@ -53,7 +53,11 @@ class ImageAnalyzer(Analyzer):
             return self._analyze(ctx)
         except Exception as exc:  # a parser gap must cost this file's facts, never the run
             log_exception(self.id, ctx.name, exc)
-            return [Problem(self.id, f"image analysis failed ({INTERNAL})", code="analyzer-error")]
+            return [
+                Problem(
+                    self.id, f"image analysis failed ({INTERNAL})", code=ProblemCode.ANALYZER_ERROR
+                )
+            ]
 
     def _analyze(self, ctx: FileContext) -> list[Fact]:
         # Always the fast decode: the thumbnail needs no more pixels than it gives.

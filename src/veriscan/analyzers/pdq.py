@@ -17,7 +17,7 @@ from PIL import Image
 from veriscan.analyzers.base import Analyzer, FileContext
 from veriscan.analyzers.decode import decoded, wants_image
 from veriscan.analyzers.failures import INTERNAL, log_exception
-from veriscan.model import Attribute, Fact, Problem
+from veriscan.model import Attribute, Fact, Problem, ProblemCode
 
 PDQ_BITS = 256
 
@@ -37,12 +37,14 @@ class PdqAnalyzer(Analyzer):
         if result.failure is not None:
             return [Problem(self.id, result.failure.message, code=result.failure.code)]
         if result.rgb is None:
-            return [Problem(self.id, "no pixels to hash", code="corrupt-image")]
+            return [Problem(self.id, "no pixels to hash", code=ProblemCode.CORRUPT_IMAGE)]
         try:
             hash_hex, quality = pdq_hash(result.rgb)
         except Exception as exc:  # the native hasher failing must cost this file, not the run
             log_exception(self.id, ctx.name, exc)
-            return [Problem(self.id, f"PDQ hashing failed ({INTERNAL})", code="pdq-error")]
+            return [
+                Problem(self.id, f"PDQ hashing failed ({INTERNAL})", code=ProblemCode.PDQ_ERROR)
+            ]
         facts: list[Fact] = [
             Attribute("hash", hash_hex),
             Attribute("quality", quality),

@@ -38,7 +38,7 @@ import pdqhash
 from veriscan.analyzers.base import Analyzer, FileContext
 from veriscan.analyzers.failures import INTERNAL, log_exception
 from veriscan.analyzers.pdq import bits_to_hex
-from veriscan.model import Attribute, Fact, Problem
+from veriscan.model import Attribute, Fact, Problem, ProblemCode
 
 DEMUXERS: dict[str, str] = {
     "video/mp4": "mov",
@@ -86,11 +86,15 @@ class VpdqAnalyzer(Analyzer):
             container = open_video(ctx.data, ctx.mime)
         except Exception as exc:  # FFmpeg reports unreadable input in several exception types
             message = f"cannot open video: {reason(exc)}"
-            return [Problem(self.id, message, code="video-decode-error")]
+            return [Problem(self.id, message, code=ProblemCode.VIDEO_DECODE_ERROR)]
         with container:
             stream = main_video(container)
             if stream is None:
-                return [Problem(self.id, "the file has no video stream", code="no-video-stream")]
+                return [
+                    Problem(
+                        self.id, "the file has no video stream", code=ProblemCode.NO_VIDEO_STREAM
+                    )
+                ]
             sampler = _Sampler(self.id, interval_ms, self.settings.vpdq_max_frames)
             problems = sampler.run(container, stream)
             duration = _duration(container, stream)
@@ -234,10 +238,10 @@ class _Sampler:
         return absolute - self.origin
 
     def _problem(self, message: str) -> Problem:
-        return Problem(self.analyzer, message, code="video-decode-error")
+        return Problem(self.analyzer, message, code=ProblemCode.VIDEO_DECODE_ERROR)
 
     def _limit(self, message: str) -> Problem:
-        return Problem(self.analyzer, message, code="vpdq-frame-limit")
+        return Problem(self.analyzer, message, code=ProblemCode.VPDQ_FRAME_LIMIT)
 
 
 def reason(exc: BaseException) -> str:
@@ -255,7 +259,7 @@ def reason(exc: BaseException) -> str:
 def _check_size(analyzer: str, width: int, height: int) -> None:
     if width * height > MAX_FRAME_PIXELS:
         message = f"{width}x{height} frames exceed the {MAX_FRAME_PIXELS}-pixel limit"
-        raise _StopError(Problem(analyzer, message, code="video-too-large"))
+        raise _StopError(Problem(analyzer, message, code=ProblemCode.VIDEO_TOO_LARGE))
 
 
 def _declared_end(

@@ -22,6 +22,7 @@ from veriscan.analyzers.decode import wants_image
 from veriscan.analyzers.detect import pending
 from veriscan.analyzers.detect.analyzer import chosen_folder
 from veriscan.analyzers.detect.batch import BatchScorer
+from veriscan.model import ProblemCode
 from veriscan.pipeline.executors import Executor
 from veriscan.settings import BATCH, Settings
 from veriscan.store.case import Case
@@ -113,8 +114,13 @@ def _remove(path: Path) -> None:
 def _scored(row: dict[str, Any]) -> Scored:
     text = str(row["result"])
     result = json.loads(text) if text else None
+    code = str(row["code"])
     return Scored(
-        str(row["sha256"]), result, str(row["code"]), str(row["message"]), str(row["reason"])
+        str(row["sha256"]),
+        result,
+        ProblemCode(code) if code else ProblemCode.ERROR,
+        str(row["message"]),
+        str(row["reason"]),
     )
 
 

@@ -25,6 +25,7 @@ from veriscan.model import (
     ItemKind,
     LocationRecord,
     Problem,
+    ProblemCode,
     UnitResult,
 )
 from veriscan.pipeline.fold import fold_findings
@@ -123,7 +124,7 @@ class UnitProcessor:
                 stream = source.open_item(item)
             except OSError as exc:
                 record.problems.append(
-                    Problem("source", f"cannot open: {exc.strerror or exc}", "unreadable")
+                    Problem("source", f"cannot open: {exc.strerror or exc}", ProblemCode.UNREADABLE)
                 )
                 self.result.locations.append(record)
                 continue
@@ -189,7 +190,7 @@ class UnitProcessor:
                             "pipeline",
                             f"larger than max_buffer_bytes ({self.settings.max_buffer_bytes}): "
                             "hashed but not decoded",
-                            "too-large",
+                            ProblemCode.TOO_LARGE,
                         )
                     )
                     buffer = None
@@ -224,7 +225,7 @@ class UnitProcessor:
                 except Exception as exc:  # a plugin bug must not lose the rest of the unit
                     log_exception(analyzer.id, str(record.locator), exc)
                     wording = f"the {analyzer.id} analyzer failed on this file ({INTERNAL})"
-                    facts = [Problem(analyzer.id, wording, "analyzer-crash")]
+                    facts = [Problem(analyzer.id, wording, ProblemCode.ANALYZER_CRASH)]
                 findings.append(Finding(analyzer.id, analyzer.version, facts))
         return fold_findings(findings)
 
@@ -260,7 +261,7 @@ class UnitProcessor:
                     "archive",
                     f"nested deeper than archive_max_depth ({self.settings.archive_max_depth}): "
                     "hashed, not expanded",
-                    "bomb-depth",
+                    ProblemCode.BOMB_DEPTH,
                 )
             )
             return
@@ -308,7 +309,7 @@ class UnitProcessor:
                 self._process(stream, child, budget)
         except LimitExceeded as exc:
             child.problems.append(Problem("archive", str(exc), exc.code))
-            if exc.code != "bomb-ratio":
+            if exc.code != ProblemCode.BOMB_RATIO:
                 raise
         except ArchiveError as exc:
             child.problems.append(Problem("archive", str(exc), exc.code))
@@ -319,10 +320,12 @@ def _read_problem(exc: BaseException) -> Problem:
         return Problem("archive", f"member unreadable: {exc}", exc.code)
     log_exception("read", "stream", exc)
     if isinstance(exc, OSError) and exc.strerror:
-        return Problem("source", f"read failed: {exc.strerror}", "read-error")
+        return Problem("source", f"read failed: {exc.strerror}", ProblemCode.READ_ERROR)
     if isinstance(exc, EOFError):
-        return Problem("source", "read failed: the data ends early (truncated)", "read-error")
-    return Problem("source", "read failed: the data cannot be read", "read-error")
+        return Problem(
+            "source", "read failed: the data ends early (truncated)", ProblemCode.READ_ERROR
+        )
+    return Problem("source", "read failed: the data cannot be read", ProblemCode.READ_ERROR)
 
 
 def _digest(findings: list[Finding], algorithm: str) -> str:

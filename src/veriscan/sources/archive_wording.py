@@ -18,27 +18,35 @@ import zipfile
 import zlib
 from typing import Final
 
+from veriscan.model import ProblemCode
+
 # A child of the analyzers' logger, whose handler writes the case's run log; sources must not
 # import analyzers, so the logger is named rather than imported.
 LOGGER: Final = logging.getLogger("veriscan.analyzers.archive")
 LOGGER.addHandler(logging.NullHandler())  # no run log attached: nothing reaches the console
 
-CRC: Final = ("archive-crc", "member data fails its CRC-32 check: content damaged")
-TRUNCATED: Final = ("archive-truncated", "archive data ends early (truncated)")
+CRC: Final = (ProblemCode.ARCHIVE_CRC, "member data fails its CRC-32 check: content damaged")
+TRUNCATED: Final = (ProblemCode.ARCHIVE_TRUNCATED, "archive data ends early (truncated)")
 COMPRESSED_TRUNCATED: Final = (
-    "archive-truncated",
+    ProblemCode.ARCHIVE_TRUNCATED,
     "compressed stream ended before its end-of-stream marker: truncated",
 )
-CORRUPT_DATA: Final = ("archive-corrupt-data", "compressed data damaged: cannot be decompressed")
-STRUCTURE: Final = ("archive-error", "archive structure damaged: cannot be read")
+CORRUPT_DATA: Final = (
+    ProblemCode.ARCHIVE_CORRUPT_DATA,
+    "compressed data damaged: cannot be decompressed",
+)
+STRUCTURE: Final = (ProblemCode.ARCHIVE_ERROR, "archive structure damaged: cannot be read")
 NO_DIRECTORY: Final = (
-    "archive-error",
+    ProblemCode.ARCHIVE_ERROR,
     "no end-of-central-directory record found (the archive may be truncated): members not listed",
 )
-NOT_COMPRESSED: Final = ("archive-error", "not a valid compressed stream")
-BAD_HEADER: Final = ("archive-error", "a member header is damaged")
-UNSUPPORTED: Final = ("archive-unsupported", "uses a compression or filter veriscan cannot decode")
-UNREADABLE: Final = ("archive-error", "data cannot be read")
+NOT_COMPRESSED: Final = (ProblemCode.ARCHIVE_ERROR, "not a valid compressed stream")
+BAD_HEADER: Final = (ProblemCode.ARCHIVE_ERROR, "a member header is damaged")
+UNSUPPORTED: Final = (
+    ProblemCode.ARCHIVE_UNSUPPORTED,
+    "uses a compression or filter veriscan cannot decode",
+)
+UNREADABLE: Final = (ProblemCode.ARCHIVE_ERROR, "data cannot be read")
 
 _TRUNCATED_HINTS: Final = ("truncated", "unexpected end", "ended before", "end of data")
 
@@ -48,7 +56,7 @@ def log_failure(what: str, exc: BaseException) -> None:
     LOGGER.warning("%s failed (pid %d)", what, os.getpid(), exc_info=exc)
 
 
-def archive_failure(exc: BaseException) -> tuple[str, str]:
+def archive_failure(exc: BaseException) -> tuple[ProblemCode, str]:
     """(code, wording) for an exception a library raised while reading an archive."""
     text = str(exc).lower()
     # py7zr is slow to import; an exception from it means it is already loaded.
@@ -75,5 +83,5 @@ def archive_failure(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, (zipfile.BadZipFile, tarfile.TarError, struct.error, p7_bad)):
         return STRUCTURE
     if isinstance(exc, OSError) and exc.strerror:
-        return "read-error", f"read failed: {exc.strerror}"
+        return ProblemCode.READ_ERROR, f"read failed: {exc.strerror}"
     return UNREADABLE

@@ -12,7 +12,7 @@ import lzma
 import zlib
 from typing import BinaryIO, Final
 
-from veriscan.model import Problem
+from veriscan.model import Problem, ProblemCode
 from veriscan.sources.archives.base import CHUNK
 from veriscan.sources.member_names import ANALYZER
 
@@ -131,7 +131,7 @@ class Unpacked:
                 ANALYZER,
                 f"{extra} bytes after the end of the {self._codec} data at byte {at} are not "
                 f"{self._codec} data: not examined",
-                "archive-trailing-data",
+                ProblemCode.ARCHIVE_TRAILING_DATA,
             )
         )
         self._done = True

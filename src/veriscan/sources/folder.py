@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from veriscan.model import Item, ItemKind, Locator, Problem
+from veriscan.model import Item, ItemKind, Locator, Problem, ProblemCode
 from veriscan.names import escape_name, escape_path, unescape
 from veriscan.sources.base import EvidenceSource, SourceError
 
@@ -36,7 +36,7 @@ def _item(path: Path, raw_rel: str) -> Item:
     try:
         st = path.lstat()
     except OSError as exc:
-        problem = Problem("source", f"cannot stat: {exc.strerror or exc}", "unreadable")
+        problem = Problem("source", f"cannot stat: {exc.strerror or exc}", ProblemCode.UNREADABLE)
         return Item(Locator((rel,)), None, None, ItemKind.SPECIAL, problems=(problem,))
     if stat.S_ISLNK(st.st_mode):
         try:
@@ -46,7 +46,9 @@ def _item(path: Path, raw_rel: str) -> Item:
         return Item(Locator((rel,)), None, st.st_mtime, ItemKind.SYMLINK, link_target=target)
     if stat.S_ISREG(st.st_mode):
         return Item(Locator((rel,)), st.st_size, st.st_mtime)
-    problem = Problem("source", "not a regular file (device, socket or fifo): not read", "special")
+    problem = Problem(
+        "source", "not a regular file (device, socket or fifo): not read", ProblemCode.SPECIAL
+    )
     return Item(Locator((rel,)), None, st.st_mtime, ItemKind.SPECIAL, problems=(problem,))
 
 
@@ -68,7 +70,9 @@ class FolderSource(EvidenceSource):
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
             rel = escape_path(prefix.rstrip("/")) or "."
-            problem = Problem("source", f"cannot list folder: {exc.strerror or exc}", "unreadable")
+            problem = Problem(
+                "source", f"cannot list folder: {exc.strerror or exc}", ProblemCode.UNREADABLE
+            )
             yield Item(Locator((rel,)), None, None, ItemKind.SPECIAL, problems=(problem,))
             return
         for entry in entries:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from veriscan.model import SEP, Problem
+from veriscan.model import SEP, Problem, ProblemCode
 from veriscan.names import escape_path
 
 ANALYZER: Final = "archive"
@@ -55,13 +55,15 @@ class MemberNames:
         if not path:
             path = UNNAMED
             if not hostile:
-                problems.append(Problem(ANALYZER, f"member name {raw!r} is empty", "empty-name"))
+                problems.append(
+                    Problem(ANALYZER, f"member name {raw!r} is empty", ProblemCode.EMPTY_NAME)
+                )
         if hostile:
             problems.append(
                 Problem(
                     ANALYZER,
                     f"hostile member name {raw!r} ({', '.join(hostile)}), recorded as {path!r}",
-                    "hostile-path",
+                    ProblemCode.HOSTILE_PATH,
                 )
             )
         escaped = escape_path(path)
@@ -71,7 +73,7 @@ class MemberNames:
                     ANALYZER,
                     f"member name {raw!r} contains the locator separator {SEP!r}, "
                     f"recorded as {escaped!r}",
-                    "locator-separator",
+                    ProblemCode.LOCATOR_SEPARATOR,
                 )
             )
         path = escaped
@@ -81,7 +83,7 @@ class MemberNames:
                 Problem(
                     ANALYZER,
                     f"duplicate member name {path!r}, recorded as {unique!r}",
-                    "duplicate-name",
+                    ProblemCode.DUPLICATE_NAME,
                 )
             )
         return unique, problems

@@ -16,7 +16,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import IO, BinaryIO, Final, Self, cast
 
-from veriscan.model import Problem
+from veriscan.model import Problem, ProblemCode
 from veriscan.sources.archives.base import (
     CHUNK,
     ArchiveError,
@@ -262,7 +262,7 @@ def _listing_problems(watch: _Watch) -> list[Problem]:
                 _problem(
                     f"the archive ends inside a header at byte {run.start} (truncated): "
                     "members after it are missing",
-                    "archive-truncated",
+                    ProblemCode.ARCHIVE_TRUNCATED,
                 )
             )
         elif run.kind == "bad" and marker is not None and not later:
@@ -270,7 +270,7 @@ def _listing_problems(watch: _Watch) -> list[Problem]:
                 _problem(
                     f"data at byte {run.start}, after the end-of-archive marker at byte {marker}, "
                     f"holds no tar header ({run.end - run.start} bytes to the end): not examined",
-                    "archive-trailing-data",
+                    ProblemCode.ARCHIVE_TRAILING_DATA,
                 )
             )
         elif run.kind == "bad" and later:
@@ -279,7 +279,7 @@ def _listing_problems(watch: _Watch) -> list[Problem]:
                     f"damaged header at byte {run.start}: {run.end - run.start} bytes skipped to "
                     f"the next valid header at byte {later[0]}; a member whose header was "
                     "damaged there is not listed",
-                    "archive-damaged-header",
+                    ProblemCode.ARCHIVE_DAMAGED_HEADER,
                 )
             )
         elif run.kind == "bad":
@@ -287,7 +287,7 @@ def _listing_problems(watch: _Watch) -> list[Problem]:
                 _problem(
                     f"listing stopped at a damaged header at byte {run.start}; members after it "
                     "may be missing",
-                    "archive-truncated-listing",
+                    ProblemCode.ARCHIVE_TRUNCATED_LISTING,
                 )
             )
         elif run.kind == "end" and marker is None and watch.headers:
@@ -295,7 +295,7 @@ def _listing_problems(watch: _Watch) -> list[Problem]:
                 _problem(
                     f"the archive ends at byte {run.start} without its end-of-archive marker: "
                     "it may have been cut short, and members after it would be missing",
-                    "archive-no-end-marker",
+                    ProblemCode.ARCHIVE_NO_END_MARKER,
                 )
             )
     if marker is not None and any(h > marker for h in watch.headers):
@@ -304,13 +304,13 @@ def _listing_problems(watch: _Watch) -> list[Problem]:
             _problem(
                 f"members follow the end-of-archive marker at byte {marker} (first at byte "
                 f"{first}): listed, though tar would not show them",
-                "archive-data-after-end",
+                ProblemCode.ARCHIVE_DATA_AFTER_END,
             )
         )
     return problems
 
 
-def _problem(message: str, code: str) -> Problem:
+def _problem(message: str, code: ProblemCode) -> Problem:
     return Problem(ANALYZER, message, code)
 
 

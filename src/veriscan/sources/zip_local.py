@@ -12,7 +12,7 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
-from veriscan.model import Problem
+from veriscan.model import Problem, ProblemCode
 from veriscan.sources.archives.base import ArchiveError
 from veriscan.sources.member_names import ANALYZER
 
@@ -62,7 +62,7 @@ def locate(stream: BinaryIO, info: zipfile.ZipInfo, shifts: Shifts | None = None
                             ANALYZER,
                             "no local header where the central directory places this member: "
                             "content not read",
-                            "archive-error",
+                            ProblemCode.ARCHIVE_ERROR,
                         )
                     ],
                 )
@@ -71,7 +71,7 @@ def locate(stream: BinaryIO, info: zipfile.ZipInfo, shifts: Shifts | None = None
                 f"local header found at byte {found}, {found - start:+d} bytes from where the "
                 f"central directory places it (byte {start}): bytes were inserted or removed "
                 "before it; content read from there and checked against its CRC-32",
-                "archive-shifted-member",
+                ProblemCode.ARCHIVE_SHIFTED_MEMBER,
             )
             start = found
             stream.seek(start)
@@ -82,7 +82,7 @@ def locate(stream: BinaryIO, info: zipfile.ZipInfo, shifts: Shifts | None = None
     except OSError as exc:
         raise ArchiveError(
             f"zip member {info.orig_filename!r}: read failed: {exc.strerror or 'I/O error'}",
-            "read-error",
+            ProblemCode.READ_ERROR,
         ) from exc
     located = Located(start + _LOCAL.size + name_len + extra_len)
     if shifted is not None:
@@ -95,7 +95,7 @@ def locate(stream: BinaryIO, info: zipfile.ZipInfo, shifts: Shifts | None = None
                 f"local header names this member {_shown(local, local_utf8)!r}, the central "
                 f"directory {info.orig_filename!r}: recorded under the central directory's "
                 "name, content read from the data both headers point to",
-                "name-mismatch",
+                ProblemCode.NAME_MISMATCH,
             )
         )
     return located

@@ -20,7 +20,7 @@ from typing import BinaryIO, Final, Protocol
 import inflate64
 import pyppmd
 
-from veriscan.model import Problem
+from veriscan.model import Problem, ProblemCode
 from veriscan.sources.archive_wording import CORRUPT_DATA, CRC, log_failure
 from veriscan.sources.archives.base import ArchiveError
 from veriscan.sources.member_names import ANALYZER
@@ -123,7 +123,7 @@ def unsupported(info: zipfile.ZipInfo) -> Problem | None:
     return Problem(
         ANALYZER,
         f"member {reason}: recorded, content not read or hashed",
-        "unsupported-compression",
+        ProblemCode.UNSUPPORTED_COMPRESSION,
     )
 
 
@@ -246,14 +246,14 @@ class _Decoded:
             if self._codec.eof:
                 raise ArchiveError(
                     f"{self._what}: compressed data ends {self._left} bytes early",
-                    "archive-truncated",
+                    ProblemCode.ARCHIVE_TRUNCATED,
                 )
             data = b""
             if self._codec.needs_input:
                 data = self._window.read(_IN_CHUNK)
                 if not data:
                     raise ArchiveError(
-                        f"{self._what}: compressed data is truncated", "archive-truncated"
+                        f"{self._what}: compressed data is truncated", ProblemCode.ARCHIVE_TRUNCATED
                     )
             try:
                 out = self._codec.decode(data, want)

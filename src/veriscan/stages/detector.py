@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from veriscan.analyzers.provenance.redecide import RedecideError, redecide
-from veriscan.model import Problem
+from veriscan.model import Problem, ProblemCode
 from veriscan.pipeline.detector_stage import finish_detector, pending_detector
 from veriscan.stages.base import Stage, StageContext, StageResult
 from veriscan.store.case import Case
@@ -29,7 +29,7 @@ def settle_verdict(outcome: Scored, ai: dict[str, Any] | None) -> Settlement:
         try:
             verdict = redecide(ai, outcome.result, outcome.reason or None)
         except RedecideError as exc:
-            problems.append(Problem(ANALYZER, str(exc), "verdict-not-updated"))
+            problems.append(Problem(ANALYZER, str(exc), ProblemCode.VERDICT_NOT_UPDATED))
     return Settlement(outcome.result, verdict, tuple(problems))
 
 

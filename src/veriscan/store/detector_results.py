@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, select, update
 
-from veriscan.model import Problem
+from veriscan.model import Problem, ProblemCode
 from veriscan.settings import BATCH
 from veriscan.store import schema
 from veriscan.store.case import Case
@@ -29,7 +29,7 @@ class Scored:
 
     sha256: str
     result: dict[str, Any] | None
-    code: str = ""
+    code: ProblemCode = ProblemCode.ERROR
     message: str = ""
     reason: str = ""
 

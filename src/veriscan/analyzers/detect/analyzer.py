@@ -49,7 +49,7 @@ from veriscan.analyzers.detect.bundle import (
     read_meta,
 )
 from veriscan.analyzers.failures import INTERNAL, decode_failure, log_exception
-from veriscan.model import Artifact, Attribute, Fact, Problem
+from veriscan.model import Artifact, Attribute, Fact, Problem, ProblemCode
 from veriscan.settings import BATCH, Settings, SettingsError
 
 CACHE_KEY: Final = "detector"
@@ -63,20 +63,20 @@ CPU: Final = "CPUExecutionProvider"
 T = TypeVar("T")
 
 
-Failure = tuple[str, str, str]
+Failure = tuple[ProblemCode, str, str]
 """A Problem code, its message, and the few words the verdict's pixel check shows."""
 
 
 def no_model(exc: Exception) -> Failure:
-    return "detector-no-model", f"no usable model: {exc}", "no model"
+    return ProblemCode.DETECTOR_NO_MODEL, f"no usable model: {exc}", "no model"
 
 
 def inference_failed(exc: Exception) -> Failure:
     """The contract's own wording for a bad output; anything else goes to the run log only."""
     if isinstance(exc, InferenceError):
-        return "detector-error", f"inference failed: {exc}", "failed"
+        return ProblemCode.DETECTOR_ERROR, f"inference failed: {exc}", "failed"
     log_exception("detector inference", "a batch of patches", exc)
-    return "detector-error", f"inference failed ({INTERNAL})", "failed"
+    return ProblemCode.DETECTOR_ERROR, f"inference failed ({INTERNAL})", "failed"
 
 
 class InferenceError(RuntimeError):
@@ -239,7 +239,7 @@ class DetectorAnalyzer(Analyzer):
         try:
             pixels = patches.to_array(image_bytes(ctx), max_pixels=MAX_PIXELS)
         except patches.TooLargeError as exc:
-            return self._failed(ctx, "detector-too-large", str(exc), "image too large")
+            return self._failed(ctx, ProblemCode.DETECTOR_TOO_LARGE, str(exc), "image too large")
         except Exception as exc:  # hostile bytes can raise more than PatchError inside Pillow
             if isinstance(exc, patches.PatchError):
                 message = str(exc)
@@ -248,7 +248,7 @@ class DetectorAnalyzer(Analyzer):
                 message = f"cannot decode image: {decode_failure(exc, 'image', len(ctx.data))[1]}"
             if isinstance(exc.__cause__, UnidentifiedImageError):  # its text holds an address
                 message = UNIDENTIFIED
-            return self._failed(ctx, "detector-unreadable", message, "pixels unreadable")
+            return self._failed(ctx, ProblemCode.DETECTOR_UNREADABLE, message, "pixels unreadable")
         crops = patches.grid_crops(pixels, patch=meta.patch, count=meta.patches)
         if detector is None:
             ctx.cache[pending.PENDING_KEY] = meta.model_id
@@ -263,6 +263,6 @@ class DetectorAnalyzer(Analyzer):
             facts.append(Attribute("source", EMBEDDED_PREVIEW))
         return facts
 
-    def _failed(self, ctx: FileContext, code: str, message: str, reason: str) -> list[Fact]:
+    def _failed(self, ctx: FileContext, code: ProblemCode, message: str, reason: str) -> list[Fact]:
         ctx.cache[FAILED_KEY] = reason
         return [Problem(self.id, message, code)]

@@ -24,6 +24,7 @@ from veriscan.analyzers.detect.analyzer import (
     no_model,
 )
 from veriscan.analyzers.detect.bundle import BundleError
+from veriscan.model import ProblemCode
 
 COLUMNS: Final = ("sha256", "result", "code", "message", "reason", "providers")
 Batch = dict[str, np.ndarray]
@@ -53,7 +54,7 @@ class BatchScorer:
             try:
                 ready.append((i, _load(path, detector.meta.patch)))
             except pending.PendingError as exc:
-                _fail(out, i, ("detector-pixels-missing", str(exc), "patches missing"))
+                _fail(out, i, (ProblemCode.DETECTOR_PIXELS_MISSING, str(exc), "patches missing"))
         if ready:
             self._score(detector, ready, out)
         return _columns(out)

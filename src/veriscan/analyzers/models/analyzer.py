@@ -29,7 +29,7 @@ from veriscan.analyzers.models.plainpickle import is_pickle, pickle_candidate, s
 from veriscan.analyzers.models.training import training_leads
 from veriscan.analyzers.models.zipwalk import LOCAL as ZIP_LOCAL
 from veriscan.analyzers.models.zipwalk import ZipWalker
-from veriscan.model import Attribute, Fact, Problem
+from veriscan.model import Attribute, Fact, Problem, ProblemCode
 
 SNIFF_BYTES = 4096
 
@@ -103,7 +103,7 @@ class _ModelState(StreamState):
             wording = str(exc)
             if not wording.startswith(f"{self._format}: "):
                 wording = f"{self._format}: {wording}"
-            facts.append(Problem(self._id, wording, "model-unreadable"))
+            facts.append(Problem(self._id, wording, ProblemCode.MODEL_UNREADABLE))
             result.update({"kind": "unknown", "family": "unknown"})
         dangerous = (result.get("pickle") or {}).get("dangerous")
         if dangerous:
@@ -112,7 +112,7 @@ class _ModelState(StreamState):
                     self._id,
                     "pickle imports that would run code if the file were loaded: "
                     + ", ".join(dangerous),
-                    "model-code-execution",
+                    ProblemCode.MODEL_CODE_EXECUTION,
                 )
             )
         facts.insert(0, Attribute("model", result))

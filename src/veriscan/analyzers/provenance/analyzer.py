@@ -41,7 +41,7 @@ from veriscan.analyzers.provenance.swarmui import SwarmUIParser
 from veriscan.analyzers.provenance.verdict import Check, decide
 from veriscan.analyzers.provenance.watermark import detect_sd_watermark
 from veriscan.analyzers.rawpreview import RAW_MIMES
-from veriscan.model import Attribute, Fact, Problem
+from veriscan.model import Attribute, Fact, Problem, ProblemCode
 
 PARSERS: tuple[type[GeneratorParser], ...] = (
     A1111Parser,
@@ -78,8 +78,8 @@ class ProvenanceAnalyzer(Analyzer):
         try:
             meta = read_metadata(data, ctx.name)
         except ProvenanceError as exc:
-            return [Problem(self.id, str(exc), "provenance-unreadable")]
-        problems += [Problem(self.id, text, "metadata-damaged") for text in meta.problems]
+            return [Problem(self.id, str(exc), ProblemCode.PROVENANCE_UNREADABLE)]
+        problems += [Problem(self.id, text, ProblemCode.METADATA_DAMAGED) for text in meta.problems]
         pixels = _once(meta, ctx)
         evidence: list[Evidence] = []
 
@@ -89,7 +89,7 @@ class ProvenanceAnalyzer(Analyzer):
         try:
             types = source_types(meta)
         except ProvenanceError as exc:  # a hostile XMP packet must not hide the other evidence
-            problems.append(Problem(self.id, f"XMP: {exc}", "xmp-error"))
+            problems.append(Problem(self.id, f"XMP: {exc}", ProblemCode.XMP_ERROR))
             types = []
         evidence += evidence_for(types, c2pa_present)
         checks.append(
@@ -120,7 +120,9 @@ class ProvenanceAnalyzer(Analyzer):
         try:
             payload = read_stealth(pixels())
         except ProvenanceError as exc:
-            problems.append(Problem(self.id, f"LSB payload unreadable: {exc}", "stealth-error"))
+            problems.append(
+                Problem(self.id, f"LSB payload unreadable: {exc}", ProblemCode.STEALTH_ERROR)
+            )
             checks.append(Check("LSB (stealth) payload", "signature found, payload unreadable"))
             return
         except Exception as exc:  # any decoder failure on hostile pixels costs this check only
@@ -143,7 +145,9 @@ class ProvenanceAnalyzer(Analyzer):
                 found += parser_cls().parse(meta)
             except ProvenanceError as exc:
                 problems.append(
-                    Problem(self.id, f"{parser_cls.family}: {exc}", "generator-metadata-error")
+                    Problem(
+                        self.id, f"{parser_cls.family}: {exc}", ProblemCode.GENERATOR_METADATA_ERROR
+                    )
                 )
         families = sorted({p.generator for p in found})
         checks.append(
@@ -165,7 +169,7 @@ class ProvenanceAnalyzer(Analyzer):
         try:
             result = read_c2pa(ctx.data, ctx.mime, trust)
         except ProvenanceError as exc:
-            problems.append(Problem(self.id, f"C2PA: {exc}", "c2pa-error"))
+            problems.append(Problem(self.id, f"C2PA: {exc}", ProblemCode.C2PA_ERROR))
             checks.append(Check("C2PA manifest", "unreadable"))
             return False
         if result is None:
@@ -200,7 +204,7 @@ class ProvenanceAnalyzer(Analyzer):
             log_exception("watermark", meta.name, exc)
             why = decode_failure(exc, meta.format, len(meta.data))[1]
             wording = f"watermark check failed: {why if is_data_error(exc) else INTERNAL}"
-            problems.append(Problem(self.id, wording, "watermark-error"))
+            problems.append(Problem(self.id, wording, ProblemCode.WATERMARK_ERROR))
             checks.append(Check(name, "pixels unreadable"))
             return
         evidence += result.evidence()

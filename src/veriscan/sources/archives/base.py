@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, ClassVar, Final
 
-from veriscan.model import Problem
+from veriscan.model import Problem, ProblemCode
 from veriscan.settings import Settings
 from veriscan.sources.archive_wording import archive_failure, log_failure
 
@@ -68,7 +68,7 @@ class ArchiveError(Exception):
     ``code`` groups problems in reports; the message never quotes a library's exception text.
     """
 
-    def __init__(self, message: str, code: str = "archive-error") -> None:
+    def __init__(self, message: str, code: ProblemCode = ProblemCode.ARCHIVE_ERROR) -> None:
         super().__init__(message)
         self.code = code
 
@@ -94,7 +94,7 @@ class DamagedArchiveError(ArchiveError):
 class LimitExceeded(ArchiveError):  # noqa: N818 - the name is the pipeline's API
     """An expansion limit tripped; ``code`` says which one so reports can group them."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ProblemCode, message: str) -> None:
         super().__init__(message, code)
 
     def __reduce__(self) -> tuple[type[LimitExceeded], tuple[str, str]]:
@@ -144,14 +144,14 @@ class Meter:
         budget.expanded_bytes += n
         if budget.expanded_bytes > budget.max_expanded_bytes:
             raise LimitExceeded(
-                "bomb-expanded-bytes",
+                ProblemCode.BOMB_EXPANDED_BYTES,
                 f"archive expanded past the limit of {budget.max_expanded_bytes} bytes",
             )
         if self._packed is not None and self.expanded > budget.ratio_min_bytes:
             packed = max(self._packed(), 1)
             if self.expanded > budget.max_ratio * packed:
                 raise LimitExceeded(
-                    "bomb-ratio",
+                    ProblemCode.BOMB_RATIO,
                     f"{self.expanded} bytes expanded from {packed} compressed bytes, "
                     f"over the {budget.max_ratio}:1 limit",
                 )

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import BinaryIO, Final
 
-from veriscan.model import Problem
+from veriscan.model import Problem, ProblemCode
 from veriscan.plugins import PluginError, Registry, load_registry
 from veriscan.sources.archives.base import (
     ArchiveError,
@@ -109,21 +109,26 @@ def _named(entries: Iterator[Entry], budget: ExpansionBudget) -> Iterator[Member
             budget.entries += 1
             if budget.entries > budget.max_entries:
                 raise LimitExceeded(
-                    "bomb-entries", f"archive holds more than {budget.max_entries} members"
+                    ProblemCode.BOMB_ENTRIES,
+                    f"archive holds more than {budget.max_entries} members",
                 )
             path, problems = names.assign(entry.name)
             if entry.encrypted:
                 problems.append(
-                    Problem(ANALYZER, "encrypted member, content not analysed", "encrypted")
+                    Problem(
+                        ANALYZER, "encrypted member, content not analysed", ProblemCode.ENCRYPTED
+                    )
                 )
             if entry.special is not None:
                 problems.append(
-                    Problem(ANALYZER, f"{entry.special}: recorded, not read", "special-file")
+                    Problem(
+                        ANALYZER, f"{entry.special}: recorded, not read", ProblemCode.SPECIAL_FILE
+                    )
                 )
             problems.extend(entry.problems)
             if entry.source is None and not (entry.encrypted or entry.special or entry.problems):
                 problems.append(
-                    Problem(ANALYZER, "member has no readable content", "archive-error")
+                    Problem(ANALYZER, "member has no readable content", ProblemCode.ARCHIVE_ERROR)
                 )
             yield Member(path, entry.size, entry.mtime, entry.encrypted, problems, entry)
         finally:

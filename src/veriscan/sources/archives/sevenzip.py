@@ -11,7 +11,7 @@ import py7zr
 import py7zr.exceptions
 from py7zr.compressor import SupportedMethods
 
-from veriscan.model import Problem
+from veriscan.model import Problem, ProblemCode
 from veriscan.sources.archive_wording import CRC
 from veriscan.sources.archives.base import (
     MAX_READ,
@@ -79,7 +79,7 @@ def _after_7z(archive: py7zr.SevenZipFile, stream: BinaryIO) -> list[Problem]:
                     ANALYZER,
                     f"{size - end} bytes after the end of the 7z archive at byte {end} are not "
                     "part of it: not examined",
-                    "archive-trailing-data",
+                    ProblemCode.ARCHIVE_TRAILING_DATA,
                 )
             ]
     return []

@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import BinaryIO, Final
 
-from veriscan.model import Problem
+from veriscan.model import Problem, ProblemCode
 from veriscan.sources.archives.base import (
     ArchiveFormat,
     Entry,
@@ -67,7 +67,7 @@ def read_zip(stream: BinaryIO, budget: ExpansionBudget, damage: list[Problem]) -
                 problem = Problem(
                     ANALYZER,
                     "the archive ends before this member's data (truncated): content not read",
-                    "truncated",
+                    ProblemCode.TRUNCATED,
                 )
                 yield Entry(name, info.file_size, _zip_mtime(info), problems=[problem])
                 continue
@@ -77,7 +77,7 @@ def read_zip(stream: BinaryIO, budget: ExpansionBudget, damage: list[Problem]) -
                 Problem(
                     ANALYZER,
                     f"zip archive is truncated: {lost} member(s) lie past its end",
-                    "archive-truncated",
+                    ProblemCode.ARCHIVE_TRUNCATED,
                 )
             )
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
-from veriscan.model import Problem
+from veriscan.model import Problem, ProblemCode
 from veriscan.sources.disk.media import Media, MediaError
 from veriscan.sources.disk.tables import Entry, read_table
 
@@ -130,7 +130,7 @@ def discover(media: Media, img: Any) -> tuple[list[Volume], list[Gap]]:
         whole.problem = Problem(
             SOURCE,
             "no partition table and no file system recognised: image searched by carving only",
-            "no-volumes",
+            ProblemCode.NO_VOLUMES,
         )
         return [whole], []
     volumes: list[Volume] = []
@@ -190,7 +190,7 @@ def _open_fs(media: Media, img: Any, vol: Volume) -> None:
             SOURCE,
             f"{vol.name or 'volume'} ({vol.description}) at offset {vol.offset} runs "
             f"{end - media.size} bytes past the end of the image (truncated image?)",
-            "truncated-image",
+            ProblemCode.TRUNCATED_IMAGE,
         )
     head = _read(media, vol.offset, 4096)
     for at, magic, what in _SIGNATURES:
@@ -199,7 +199,7 @@ def _open_fs(media: Media, img: Any, vol: Volume) -> None:
             vol.problem = Problem(
                 SOURCE,
                 f"{what} at offset {vol.offset}: encrypted volume, not analysed",
-                "encrypted",
+                ProblemCode.ENCRYPTED,
             )
             return
     try:
@@ -214,7 +214,7 @@ def _open_fs(media: Media, img: Any, vol: Volume) -> None:
             SOURCE,
             f"APFS container at offset {vol.offset}: not analysed (APFS, possibly encrypted, is "
             "not supported by this version); searched by carving only",
-            "unsupported-fs",
+            ProblemCode.UNSUPPORTED_FS,
         )
         return
     sample = _read(media, vol.offset, 1 << 20)
@@ -224,7 +224,7 @@ def _open_fs(media: Media, img: Any, vol: Volume) -> None:
             f"{vol.name or 'volume'} at offset {vol.offset} holds no recognised file system and "
             "looks random: possibly an encrypted volume without a header (e.g. VeraCrypt), "
             "not analysed",
-            "encrypted",
+            ProblemCode.ENCRYPTED,
         )
         vol.encrypted = True
         return
@@ -233,7 +233,7 @@ def _open_fs(media: Media, img: Any, vol: Volume) -> None:
             SOURCE,
             f"{vol.name or 'volume'} ({vol.description}) at offset {vol.offset}: no supported "
             "file system found; searched by carving only",
-            "unsupported-fs",
+            ProblemCode.UNSUPPORTED_FS,
         )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, Final
 
-from veriscan.model import Item, ItemKind, Locator, Problem
+from veriscan.model import Item, ItemKind, Locator, Problem, ProblemCode
 from veriscan.names import escape_name, escape_path
 from veriscan.sources.disk.volumes import SOURCE, TSK_ERRORS, Volume
 
@@ -109,13 +109,17 @@ class FsWalker:
             return
         self._visited.add(inode)
         if depth > _MAX_DEPTH:
-            yield self._problem_item(rel, "folder nesting too deep: not walked further", "too-deep")
+            yield self._problem_item(
+                rel, "folder nesting too deep: not walked further", ProblemCode.TOO_DEEP
+            )
             return
         try:
             directory = self._fs.open_dir(inode=inode)
             entries = [e for e in directory if e.info.name.name not in (b".", b"..")]
         except TSK_ERRORS as exc:
-            yield self._problem_item(rel or ".", f"cannot list folder: {exc}", "unreadable")
+            yield self._problem_item(
+                rel or ".", f"cannot list folder: {exc}", ProblemCode.UNREADABLE
+            )
             return
         entries.sort(key=lambda e: (e.info.name.name, int(e.info.name.flags)))
         names: set[str] = set()
@@ -153,7 +157,7 @@ class FsWalker:
                 name,
                 names,
                 f"deleted name whose inode {inode} now belongs to another file: not read",
-                code="deleted-reallocated",
+                code=ProblemCode.DELETED_REALLOCATED,
             )
             return
         if mtype in (tsk.TSK_FS_META_TYPE_DIR, tsk.TSK_FS_META_TYPE_VIRT_DIR):
@@ -192,7 +196,7 @@ class FsWalker:
                 SOURCE,
                 "deleted file whose data blocks are no longer recorded: content not "
                 "recoverable from the file system (see carved items)",
-                "deleted-unrecoverable",
+                ProblemCode.DELETED_UNRECOVERABLE,
             )
             yield replace(base, kind=ItemKind.SPECIAL, problems=(problem,))
             return
@@ -250,7 +254,13 @@ class FsWalker:
         return candidate
 
     def _special(
-        self, rel: str, name: str, names: set[str], message: str, *, code: str = "deleted-no-meta"
+        self,
+        rel: str,
+        name: str,
+        names: set[str],
+        message: str,
+        *,
+        code: ProblemCode = ProblemCode.DELETED_NO_META,
     ) -> Item:
         unique = self._unique(name, names, True, 0)
         return Item(
@@ -262,7 +272,7 @@ class FsWalker:
             deleted=True,
         )
 
-    def _problem_item(self, rel: str, message: str, code: str) -> Item:
+    def _problem_item(self, rel: str, message: str, code: ProblemCode) -> Item:
         return Item(
             self._locator(rel.rstrip("/") or "."),
             None,
