@@ -21,8 +21,8 @@ that the class subclasses its contract below.
 from __future__ import annotations
 
 from veriscan.analyzers.base import Analyzer, FileContext, StreamingAnalyzer, StreamState
+from veriscan.domain import Artifact, Attribute, Digest, Fact, Item, Locator, Problem, Verdict
 from veriscan.matching.base import Matcher
-from veriscan.model import Artifact, Attribute, Digest, Fact, Item, Locator, Problem, Verdict
 from veriscan.plugins import PluginError, Registry, load_registry
 from veriscan.reports.base import Exporter
 from veriscan.settings import Settings, SettingsError, table_config

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from veriscan.model import JSON
+from veriscan.domain import JSON
 
 WITHHELD = "[withheld: may contain a prompt; ask for prompts explicitly]"
 

@@ -26,7 +26,7 @@ from diskimages_disks import (
     split_raw,
     truncate_raw,
 )
-from veriscan.model import Item, ItemKind
+from veriscan.domain import Item, ItemKind
 from veriscan.settings import Settings
 from veriscan.sources.base import SourceError
 from veriscan.sources.disk.source import DiskSource

@@ -63,7 +63,7 @@ def test_readme_commands_exist(words: list[str]) -> None:
 
 def test_every_problem_code_is_documented() -> None:
     """Problem codes live in one enumeration; the README's tables describe each of them."""
-    from veriscan.model import ProblemCode
+    from veriscan.domain import ProblemCode
 
     rows = "\n".join(line for line in README.read_text().splitlines() if line.startswith("| `"))
     missing = [code.value for code in ProblemCode if f"`{code.value}`" not in rows]

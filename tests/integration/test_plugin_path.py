@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from veriscan.analyzers.base import Analyzer, FileContext
-from veriscan.model import Attribute, Fact
+from veriscan.domain import Attribute, Fact
 from veriscan.pipeline.ingest import ingest
 from veriscan.plugins import load_registry
 from veriscan.settings import Settings

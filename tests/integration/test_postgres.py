@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from conftest import draw_scene
-from veriscan.model import ContentRecord, ItemKind, LocationRecord, Locator, RunInfo, UnitResult
+from veriscan.domain import ContentRecord, ItemKind, LocationRecord, Locator, RunInfo, UnitResult
 from veriscan.store import schema
 from veriscan.store.case import Case
 

@@ -12,7 +12,7 @@ import pytest
 from veriscan.analyzers.base import FileContext
 from veriscan.analyzers.filetype import sniff_mime
 from veriscan.analyzers.provenance.analyzer import ProvenanceAnalyzer
-from veriscan.model import Attribute
+from veriscan.domain import Attribute
 from veriscan.settings import Settings
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"

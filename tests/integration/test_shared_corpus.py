@@ -21,7 +21,7 @@ from veriscan.analyzers.base import FileContext
 from veriscan.analyzers.decode import decoded
 from veriscan.analyzers.image import ImageAnalyzer
 from veriscan.analyzers.pdq import PdqAnalyzer, bits_to_hex
-from veriscan.model import Attribute, Fact, Problem
+from veriscan.domain import Attribute, Fact, Problem
 from veriscan.settings import Settings
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"

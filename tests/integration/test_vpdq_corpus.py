@@ -20,6 +20,7 @@ import pytest
 
 from veriscan.analyzers.base import FileContext
 from veriscan.analyzers.video import VpdqAnalyzer
+from veriscan.domain import Attribute, Problem
 from veriscan.matching.vpdq import (
     VideoFrame,
     VideoMatch,
@@ -28,7 +29,6 @@ from veriscan.matching.vpdq import (
     match_videos,
     read_sample_hashes,
 )
-from veriscan.model import Attribute, Problem
 from veriscan.settings import Settings
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from support.hostile_archives import HOSTILE_FILE_NAMES, random_names
-from veriscan.model import SEP, Locator
+from veriscan.domain import SEP, Locator
 from veriscan.names import escape_name, escape_path, normalise_locator_text, unescape
 
 EDGE_NAMES = (b"", b".", b"..", b"a/b", b"nul\x00", b"!/", b"x!/y!", b"\xed\xa0\x80", b"%%41")

@@ -14,7 +14,7 @@ import pytest
 import veriscan.api as api
 from veriscan.analyzers.base import Analyzer, FileContext, run_order
 from veriscan.analyzers.classifiers import ClassifierAnalyzer
-from veriscan.model import Fact
+from veriscan.domain import Fact
 from veriscan.pipeline.ingest import prepare_analyzers
 from veriscan.plugins import PluginError, Registry, load_registry
 from veriscan.settings import Settings, SettingsError, load_settings, plugin_tables, table_config

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import pytest
 
 from veriscan.analyzers.base import Analyzer, FileContext, StreamingAnalyzer
-from veriscan.model import Attribute, Fact, Problem
+from veriscan.domain import Attribute, Fact, Problem
 from veriscan.plugins import PluginError, Registry, load_registry
 from veriscan.settings import Settings
 

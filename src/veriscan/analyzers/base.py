@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
-from veriscan.model import Fact
+from veriscan.domain import Fact
 from veriscan.settings import Settings, SettingsError, table_config
 
 

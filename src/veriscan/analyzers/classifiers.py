@@ -33,7 +33,7 @@ from veriscan import offline
 from veriscan.analyzers.base import Analyzer, FileContext
 from veriscan.analyzers.decode import decoded, wants_image
 from veriscan.analyzers.failures import INTERNAL, log_exception
-from veriscan.model import Attribute, Fact, Problem, ProblemCode
+from veriscan.domain import Attribute, Fact, Problem, ProblemCode
 from veriscan.settings import Settings, SettingsError, table_config
 
 FAMILY = "classifiers"

@@ -26,7 +26,7 @@ from veriscan.analyzers import rawpreview, tiffwalk
 from veriscan.analyzers.base import FileContext
 from veriscan.analyzers.failures import UNIDENTIFIED as UNIDENTIFIED
 from veriscan.analyzers.failures import decode_failure, log_exception
-from veriscan.model import ProblemCode
+from veriscan.domain import ProblemCode
 
 MODES = ("fast", "exact")
 

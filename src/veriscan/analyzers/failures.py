@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from veriscan.model import ProblemCode
+from veriscan.domain import ProblemCode
 
 LOGGER = logging.getLogger("veriscan.analyzers")
 LOGGER.addHandler(logging.NullHandler())  # no run log attached: nothing reaches the console

@@ -15,7 +15,7 @@ from __future__ import annotations
 import puremagic
 
 from veriscan.analyzers.base import StreamingAnalyzer, StreamState
-from veriscan.model import Attribute, Fact
+from veriscan.domain import Attribute, Fact
 
 HEAD_BYTES = 4096
 OCTET = "application/octet-stream"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from veriscan.analyzers.base import StreamingAnalyzer, StreamState
-from veriscan.model import Attribute, Digest, Fact
+from veriscan.domain import Attribute, Digest, Fact
 
 ALGORITHMS = ("md5", "sha1", "sha256")
 

@@ -17,7 +17,7 @@ from PIL import Image
 from veriscan.analyzers.base import Analyzer, FileContext
 from veriscan.analyzers.decode import ExifTags, Header, decoded, wants_image
 from veriscan.analyzers.failures import INTERNAL, log_exception
-from veriscan.model import JSON, Artifact, Attribute, Fact, Problem, ProblemCode
+from veriscan.domain import JSON, Artifact, Attribute, Fact, Problem, ProblemCode
 
 MAKE = 0x010F
 MODEL = 0x0110

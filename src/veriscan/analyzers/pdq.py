@@ -17,7 +17,7 @@ from PIL import Image
 from veriscan.analyzers.base import Analyzer, FileContext
 from veriscan.analyzers.decode import decoded, wants_image
 from veriscan.analyzers.failures import INTERNAL, log_exception
-from veriscan.model import Attribute, Fact, Problem, ProblemCode
+from veriscan.domain import Attribute, Fact, Problem, ProblemCode
 
 PDQ_BITS = 256
 

@@ -38,7 +38,7 @@ import pdqhash
 from veriscan.analyzers.base import Analyzer, FileContext
 from veriscan.analyzers.failures import INTERNAL, log_exception
 from veriscan.analyzers.pdq import bits_to_hex
-from veriscan.model import Attribute, Fact, Problem, ProblemCode
+from veriscan.domain import Attribute, Fact, Problem, ProblemCode
 
 DEMUXERS: dict[str, str] = {
     "video/mp4": "mov",

@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 
 from veriscan import __version__
+from veriscan.domain import Match, RunInfo
 from veriscan.matching.base import CaseHashes, HashList, Matcher
 from veriscan.matching.registry import signal_types
 from veriscan.matching.signals.base import SignalType
 from veriscan.matching.stored import StoredList
-from veriscan.model import Match, RunInfo
 from veriscan.plugins import Registry, load_registry
 from veriscan.store import schema
 from veriscan.store.case import Case

@@ -22,7 +22,7 @@ from veriscan.analyzers.decode import wants_image
 from veriscan.analyzers.detect import pending
 from veriscan.analyzers.detect.analyzer import chosen_folder
 from veriscan.analyzers.detect.batch import BatchScorer
-from veriscan.model import ProblemCode
+from veriscan.domain import ProblemCode
 from veriscan.pipeline.executors import Executor
 from veriscan.settings import BATCH, Settings
 from veriscan.store.case import Case

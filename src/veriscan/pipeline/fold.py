@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from veriscan.model import Artifact, Attribute, ContentRecord, Digest, Finding, Problem
+from veriscan.domain import Artifact, Attribute, ContentRecord, Digest, Finding, Problem
 
 _PROMOTED: dict[tuple[str, str], str] = {
     ("hashes", "size"): "size",

@@ -19,7 +19,7 @@ from sqlalchemy import func, or_, select
 
 from veriscan import __version__, interrupts
 from veriscan.analyzers.base import Analyzer, run_order
-from veriscan.model import RunInfo, UnitResult
+from veriscan.domain import RunInfo, UnitResult
 from veriscan.pipeline.detector_stage import resolve_stage
 from veriscan.pipeline.executors import Executor, make_executor
 from veriscan.pipeline.plan import PlanStats, WorkUnit, batched_items

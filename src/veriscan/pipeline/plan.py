@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from veriscan.model import Item
+from veriscan.domain import Item
 from veriscan.settings import Settings
 from veriscan.sources.base import SourceSpec
 

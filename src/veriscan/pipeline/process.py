@@ -18,7 +18,7 @@ from veriscan.analyzers.base import Analyzer, FileContext, StreamingAnalyzer, ru
 from veriscan.analyzers.failures import INTERNAL, attach_run_log, log_exception
 from veriscan.analyzers.filetype import HEAD_BYTES, extension_mismatch, sniff_mime
 from veriscan.analyzers.models.formats import sniff_model
-from veriscan.model import (
+from veriscan.domain import (
     ContentRecord,
     Digest,
     Finding,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from veriscan import __version__
-from veriscan.model import RunInfo
+from veriscan.domain import RunInfo
 from veriscan.pipeline.detector_stage import resolve_stage
 from veriscan.pipeline.executors import Executor, make_executor
 from veriscan.pipeline.ingest import DeferredInterrupt, prepare_analyzers

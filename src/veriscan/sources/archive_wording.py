@@ -18,7 +18,7 @@ import zipfile
 import zlib
 from typing import Final
 
-from veriscan.model import ProblemCode
+from veriscan.domain import ProblemCode
 
 # A child of the analyzers' logger, whose handler writes the case's run log; sources must not
 # import analyzers, so the logger is named rather than imported.

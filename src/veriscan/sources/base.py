@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
-from veriscan.model import JSON, Item, Locator
+from veriscan.domain import JSON, Item, Locator
 from veriscan.settings import Settings
 
 

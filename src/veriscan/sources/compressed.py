@@ -12,7 +12,7 @@ import lzma
 import zlib
 from typing import BinaryIO, Final
 
-from veriscan.model import Problem, ProblemCode
+from veriscan.domain import Problem, ProblemCode
 from veriscan.sources.archives.base import CHUNK
 from veriscan.sources.member_names import ANALYZER
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from veriscan.model import Item, ItemKind, Locator, Problem, ProblemCode
+from veriscan.domain import Item, ItemKind, Locator, Problem, ProblemCode
 from veriscan.names import escape_name, escape_path, unescape
 from veriscan.sources.base import EvidenceSource, SourceError
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from veriscan.model import SEP, Problem, ProblemCode
+from veriscan.domain import SEP, Problem, ProblemCode
 from veriscan.names import escape_path
 
 ANALYZER: Final = "archive"

@@ -16,7 +16,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import IO, BinaryIO, Final, Self, cast
 
-from veriscan.model import Problem, ProblemCode
+from veriscan.domain import Problem, ProblemCode
 from veriscan.sources.archives.base import (
     CHUNK,
     ArchiveError,

@@ -12,7 +12,7 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
-from veriscan.model import Problem, ProblemCode
+from veriscan.domain import Problem, ProblemCode
 from veriscan.sources.archives.base import ArchiveError
 from veriscan.sources.member_names import ANALYZER
 

@@ -20,7 +20,7 @@ from typing import BinaryIO, Final, Protocol
 import inflate64
 import pyppmd
 
-from veriscan.model import Problem, ProblemCode
+from veriscan.domain import Problem, ProblemCode
 from veriscan.sources.archive_wording import CORRUPT_DATA, CRC, log_failure
 from veriscan.sources.archives.base import ArchiveError
 from veriscan.sources.member_names import ANALYZER

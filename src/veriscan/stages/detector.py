@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from veriscan.analyzers.provenance.redecide import RedecideError, redecide
-from veriscan.model import Problem, ProblemCode
+from veriscan.domain import Problem, ProblemCode
 from veriscan.pipeline.detector_stage import finish_detector, pending_detector
 from veriscan.stages.base import Stage, StageContext, StageResult
 from veriscan.store.case import Case

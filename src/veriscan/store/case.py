@@ -22,7 +22,7 @@ from sqlalchemy import Engine, create_engine, event, func, insert, select, updat
 from sqlalchemy.exc import OperationalError
 
 from veriscan import __version__
-from veriscan.model import RunInfo, UnitResult
+from veriscan.domain import RunInfo, UnitResult
 from veriscan.store import schema
 from veriscan.store.unit_writer import insert_problems, make_private_dir, write_unit
 

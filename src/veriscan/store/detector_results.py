@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, select, update
 
-from veriscan.model import Problem, ProblemCode
+from veriscan.domain import Problem, ProblemCode
 from veriscan.settings import BATCH
 from veriscan.store import schema
 from veriscan.store.case import Case

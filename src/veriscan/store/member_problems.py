@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
-from veriscan.model import SEP
+from veriscan.domain import SEP
 from veriscan.store import schema
 
 Place = tuple[int, str]

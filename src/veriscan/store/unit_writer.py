@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from veriscan.model import ContentRecord, LocationRecord, Problem, UnitResult
+from veriscan.domain import ContentRecord, LocationRecord, Problem, UnitResult
 from veriscan.store import schema
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from veriscan.analyzers.classifiers import (
     letterbox,
     preprocess,
 )
-from veriscan.model import Attribute, Problem
+from veriscan.domain import Attribute, Problem
 from veriscan.settings import Settings, SettingsError, plugin_tables
 
 MEAN = (0.5, 0.25, 0.125)

@@ -17,7 +17,7 @@ from veriscan.analyzers.filetype import sniff_mime
 from veriscan.analyzers.image import ImageAnalyzer
 from veriscan.analyzers.pdq import PdqAnalyzer
 from veriscan.analyzers.provenance.analyzer import ProvenanceAnalyzer
-from veriscan.model import Attribute, Fact, Problem
+from veriscan.domain import Attribute, Fact, Problem
 from veriscan.settings import Settings
 
 EXCEPTION_TEXT = re.compile(

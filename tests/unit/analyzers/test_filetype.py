@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from veriscan.analyzers.filetype import FileTypeAnalyzer, extension_mismatch, sniff_mime
-from veriscan.model import Attribute
+from veriscan.domain import Attribute
 from veriscan.settings import Settings
 
 

@@ -19,7 +19,7 @@ from veriscan.analyzers.base import FileContext
 from veriscan.analyzers.decode import MAX_PIXELS, init_pillow
 from veriscan.analyzers.image import ImageAnalyzer, exif_summary, gps_position, user_comment
 from veriscan.analyzers.pdq import PdqAnalyzer
-from veriscan.model import Artifact, Attribute, Fact, Problem
+from veriscan.domain import Artifact, Attribute, Fact, Problem
 from veriscan.settings import Settings
 
 RED = (230, 20, 20)

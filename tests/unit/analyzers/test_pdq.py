@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 from veriscan.analyzers.base import FileContext
 from veriscan.analyzers.decode import FAST_MIN_SIDE, decoded
 from veriscan.analyzers.pdq import PdqAnalyzer, bits_to_hex, pdq_hash
-from veriscan.model import Attribute, Fact, Problem
+from veriscan.domain import Attribute, Fact, Problem
 from veriscan.settings import Settings
 
 

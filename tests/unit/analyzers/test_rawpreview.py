@@ -15,7 +15,7 @@ from veriscan.analyzers.filetype import extension_mismatch, sniff_mime
 from veriscan.analyzers.image import ImageAnalyzer
 from veriscan.analyzers.pdq import PdqAnalyzer
 from veriscan.analyzers.rawpreview import find_preview, raw_kind_of_tiff
-from veriscan.model import Attribute, Fact, Problem
+from veriscan.domain import Attribute, Fact, Problem
 from veriscan.settings import Settings
 
 JPEG = raw_media.preview_jpeg()

@@ -17,7 +17,7 @@ from veriscan.analyzers import video
 from veriscan.analyzers.base import FileContext
 from veriscan.analyzers.pdq import bits_to_hex
 from veriscan.analyzers.video import VpdqAnalyzer
-from veriscan.model import Attribute, Fact, Problem
+from veriscan.domain import Attribute, Fact, Problem
 from veriscan.plugins import load_registry
 from veriscan.settings import Settings
 

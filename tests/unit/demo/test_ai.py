@@ -9,7 +9,7 @@ from veriscan.analyzers.base import FileContext
 from veriscan.analyzers.filetype import sniff_mime
 from veriscan.analyzers.provenance.analyzer import ProvenanceAnalyzer
 from veriscan.demo.ai import A1111_FILE, COMFY_FILE, IPTC_FILE, STRIPPED_FILE, add_ai_samples
-from veriscan.model import Attribute
+from veriscan.domain import Attribute
 from veriscan.settings import Settings
 
 EXPECTED = {

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
+from veriscan.domain import RunInfo
 from veriscan.matching.groups import refresh_groups
-from veriscan.model import RunInfo
 from veriscan.store import schema
 from veriscan.store.case import Case
 

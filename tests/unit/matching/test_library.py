@@ -230,8 +230,8 @@ def test_list_files_are_not_modified_by_import(lib: Library, tmp_path: Path) -> 
 def test_case_hashes_come_in_bounded_chunks(tmp_path: Path) -> None:
     from sqlalchemy import insert
 
+    from veriscan.domain import RunInfo
     from veriscan.matching.engine import case_hashes
-    from veriscan.model import RunInfo
     from veriscan.store import schema
     from veriscan.store.case import Case
 

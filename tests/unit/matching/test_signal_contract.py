@@ -140,7 +140,7 @@ def test_registry_refuses_a_signal_type_that_is_not_one() -> None:
 def test_third_party_signal_type_and_list_format_end_to_end(tmp_path: Path) -> None:
     """Registered like installed plugins: the list is sniffed, imported, indexed by the new
     type's own builder, and a case's stored findings are matched through the engine."""
-    from veriscan.model import RunInfo
+    from veriscan.domain import RunInfo
     from veriscan.store import schema
     from veriscan.store.case import Case
 

@@ -11,7 +11,7 @@ from veriscan.analyzers import failures
 from veriscan.analyzers.base import Analyzer, FileContext
 from veriscan.analyzers.filetype import FileTypeAnalyzer
 from veriscan.analyzers.hashes import HashAnalyzer
-from veriscan.model import Fact
+from veriscan.domain import Fact
 from veriscan.pipeline.plan import WorkUnit
 from veriscan.pipeline.process import process_unit
 from veriscan.settings import Settings

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
+from veriscan.domain import RunInfo
 from veriscan.matching.lists.schemes import US
-from veriscan.model import RunInfo
 from veriscan.review.dashboard import dashboard_counts
 from veriscan.review.decisions import categorise
 from veriscan.review.users import User

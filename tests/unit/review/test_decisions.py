@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
+from veriscan.domain import RunInfo
 from veriscan.matching.lists.schemes import UK, US
-from veriscan.model import RunInfo
 from veriscan.reports.sharing import export_vics
 from veriscan.review import audit
 from veriscan.review.decisions import (

@@ -141,7 +141,7 @@ def test_zip_members_past_the_end_are_damage_not_a_failure() -> None:
 def test_damaged_archive_error_survives_pickling() -> None:
     import pickle
 
-    from veriscan.model import Problem
+    from veriscan.domain import Problem
 
     exc = DamagedArchiveError([Problem("archive", "m", "archive-trailing-data")])
     back = pickle.loads(pickle.dumps(exc))

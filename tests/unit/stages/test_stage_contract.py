@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 import veriscan
-from veriscan.model import RunInfo
+from veriscan.domain import RunInfo
 from veriscan.pipeline.executors import make_executor
 from veriscan.pipeline.ingest import ingest, prepare_analyzers
 from veriscan.plugins import PluginError, Registry, load_registry

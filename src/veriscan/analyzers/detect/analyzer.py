@@ -49,7 +49,7 @@ from veriscan.analyzers.detect.bundle import (
     read_meta,
 )
 from veriscan.analyzers.failures import INTERNAL, decode_failure, log_exception
-from veriscan.model import Artifact, Attribute, Fact, Problem, ProblemCode
+from veriscan.domain import Artifact, Attribute, Fact, Problem, ProblemCode
 from veriscan.settings import BATCH, Settings, SettingsError
 
 CACHE_KEY: Final = "detector"

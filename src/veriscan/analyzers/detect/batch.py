@@ -24,7 +24,7 @@ from veriscan.analyzers.detect.analyzer import (
     no_model,
 )
 from veriscan.analyzers.detect.bundle import BundleError
-from veriscan.model import ProblemCode
+from veriscan.domain import ProblemCode
 
 COLUMNS: Final = ("sha256", "result", "code", "message", "reason", "providers")
 Batch = dict[str, np.ndarray]

@@ -29,7 +29,7 @@ from veriscan.analyzers.models.plainpickle import is_pickle, pickle_candidate, s
 from veriscan.analyzers.models.training import training_leads
 from veriscan.analyzers.models.zipwalk import LOCAL as ZIP_LOCAL
 from veriscan.analyzers.models.zipwalk import ZipWalker
-from veriscan.model import Attribute, Fact, Problem, ProblemCode
+from veriscan.domain import Attribute, Fact, Problem, ProblemCode
 
 SNIFF_BYTES = 4096
 

@@ -25,7 +25,7 @@ from veriscan.analyzers.models.pickles import (
     torch_info,
 )
 from veriscan.analyzers.models.zipwalk import zip64_compressed_size
-from veriscan.model import JSON
+from veriscan.domain import JSON
 
 __all__ = [
     "ModelFormatError",

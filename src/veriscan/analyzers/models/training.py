@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from veriscan.model import JSON
+from veriscan.domain import JSON
 
 MAX_JSON_CHARS = 8 * 1024 * 1024
 MAX_FOLDERS = 1_000

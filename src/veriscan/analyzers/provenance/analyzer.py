@@ -41,7 +41,7 @@ from veriscan.analyzers.provenance.swarmui import SwarmUIParser
 from veriscan.analyzers.provenance.verdict import Check, decide
 from veriscan.analyzers.provenance.watermark import detect_sd_watermark
 from veriscan.analyzers.rawpreview import RAW_MIMES
-from veriscan.model import Attribute, Fact, Problem, ProblemCode
+from veriscan.domain import Attribute, Fact, Problem, ProblemCode
 
 PARSERS: tuple[type[GeneratorParser], ...] = (
     A1111Parser,

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, ClassVar, Final
 
-from veriscan.model import Problem, ProblemCode
+from veriscan.domain import Problem, ProblemCode
 from veriscan.settings import Settings
 from veriscan.sources.archive_wording import archive_failure, log_failure
 
@@ -288,7 +288,7 @@ class _EntryStream(io.RawIOBase):
 
 @dataclass
 class Member:
-    """One member, named safely enough to become a :class:`~veriscan.model.Locator` segment.
+    """One member, named safely enough to become a :class:`~veriscan.domain.Locator` segment.
 
     ``path`` is '/'-separated with no leading '/', no '.' or '..' segments and never empty, and
     escaped like every locator name (:mod:`veriscan.names`); repeated names get a ``#2``, ``#3``

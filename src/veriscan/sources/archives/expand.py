@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import BinaryIO, Final
 
-from veriscan.model import Problem, ProblemCode
+from veriscan.domain import Problem, ProblemCode
 from veriscan.plugins import PluginError, Registry, load_registry
 from veriscan.sources.archives.base import (
     ArchiveError,

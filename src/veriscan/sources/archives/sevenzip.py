@@ -11,7 +11,7 @@ import py7zr
 import py7zr.exceptions
 from py7zr.compressor import SupportedMethods
 
-from veriscan.model import Problem, ProblemCode
+from veriscan.domain import Problem, ProblemCode
 from veriscan.sources.archive_wording import CRC
 from veriscan.sources.archives.base import (
     MAX_READ,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO, ClassVar
 
-from veriscan.model import Problem
+from veriscan.domain import Problem
 from veriscan.sources.archives.base import ArchiveFormat, Entry, ExpansionBudget
 from veriscan.sources.tar_members import read_tar
 

@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import BinaryIO, Final
 
-from veriscan.model import Problem, ProblemCode
+from veriscan.domain import Problem, ProblemCode
 from veriscan.sources.archives.base import (
     ArchiveFormat,
     Entry,

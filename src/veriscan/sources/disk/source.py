@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Final, cast
 
-from veriscan.model import JSON, Item, ItemKind, Locator, Problem, ProblemCode
+from veriscan.domain import JSON, Item, ItemKind, Locator, Problem, ProblemCode
 from veriscan.names import unescape
 from veriscan.sources.base import EvidenceSource, SourceError
 from veriscan.sources.carve import carve

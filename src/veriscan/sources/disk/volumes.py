@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
-from veriscan.model import Problem, ProblemCode
+from veriscan.domain import Problem, ProblemCode
 from veriscan.sources.disk.media import Media, MediaError
 from veriscan.sources.disk.tables import Entry, read_table
 

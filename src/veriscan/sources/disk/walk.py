@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, Final
 
-from veriscan.model import Item, ItemKind, Locator, Problem, ProblemCode
+from veriscan.domain import Item, ItemKind, Locator, Problem, ProblemCode
 from veriscan.names import escape_name, escape_path
 from veriscan.sources.disk.volumes import SOURCE, TSK_ERRORS, Volume
 

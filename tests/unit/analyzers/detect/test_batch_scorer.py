@@ -18,7 +18,7 @@ from veriscan.analyzers.detect import analyzer as detect
 from veriscan.analyzers.detect import pending
 from veriscan.analyzers.detect.analyzer import DetectorAnalyzer
 from veriscan.analyzers.detect.batch import BatchScorer
-from veriscan.model import Artifact, Attribute
+from veriscan.domain import Artifact, Attribute
 from veriscan.pipeline.detector_stage import resolve_stage
 from veriscan.pipeline.executors import InlineExecutor, rows_batch
 from veriscan.pipeline.executors.ray import inference_resources

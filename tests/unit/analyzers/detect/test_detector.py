@@ -24,7 +24,7 @@ from veriscan.analyzers.detect.analyzer import CACHE_KEY, FAILED_KEY, DetectorAn
 from veriscan.analyzers.detect.bundle import INPUT, META_NAME, ONNX_NAME
 from veriscan.analyzers.provenance.analyzer import ProvenanceAnalyzer
 from veriscan.analyzers.provenance.pixel import pixel_signal
-from veriscan.model import Attribute, Fact, Problem
+from veriscan.domain import Attribute, Fact, Problem
 from veriscan.pipeline.plan import WorkUnit
 from veriscan.pipeline.process import UnitProcessor
 from veriscan.settings import Settings, SettingsError

@@ -20,7 +20,7 @@ from support.hostile_models import (
 )
 from veriscan.analyzers.models.analyzer import ModelAnalyzer
 from veriscan.analyzers.models.dangerous import is_dangerous
-from veriscan.model import Attribute, Fact, Problem
+from veriscan.domain import Attribute, Fact, Problem
 from veriscan.settings import Settings
 
 

@@ -7,7 +7,7 @@ import pytest
 from veriscan.analyzers.models.analyzer import ModelAnalyzer
 from veriscan.analyzers.models.formats import ModelFormatError
 from veriscan.analyzers.models.onnx import read_onnx, sniff_onnx
-from veriscan.model import Attribute
+from veriscan.domain import Attribute
 from veriscan.settings import Settings
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from veriscan.analyzers.failures import LOGGER, attach_run_log
 from veriscan.analyzers.models.analyzer import ModelAnalyzer
-from veriscan.model import Problem
+from veriscan.domain import Problem
 from veriscan.settings import Settings
 
 

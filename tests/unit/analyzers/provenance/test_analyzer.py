@@ -9,7 +9,7 @@ from veriscan.analyzers.base import FileContext
 from veriscan.analyzers.image import ImageAnalyzer
 from veriscan.analyzers.provenance import metadata
 from veriscan.analyzers.provenance.analyzer import ProvenanceAnalyzer
-from veriscan.model import Attribute, Fact
+from veriscan.domain import Attribute, Fact
 from veriscan.settings import Settings
 
 

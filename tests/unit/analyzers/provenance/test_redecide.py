@@ -21,7 +21,7 @@ from veriscan.analyzers.detect.analyzer import CACHE_KEY, FAILED_KEY
 from veriscan.analyzers.detect.pending import PENDING_KEY
 from veriscan.analyzers.provenance.analyzer import ProvenanceAnalyzer
 from veriscan.analyzers.provenance.redecide import RedecideError, redecide
-from veriscan.model import Attribute
+from veriscan.domain import Attribute
 from veriscan.settings import Settings
 
 FLAGGED = {

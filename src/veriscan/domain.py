@@ -1,4 +1,5 @@
-"""The nouns every part of veriscan shares.
+"""The nouns every part of veriscan shares: the domain model (AI model files are another matter,
+handled in ``analyzers/models/``).
 
 Sources yield :class:`Item`s addressed by :class:`Locator`s; analyzers turn bytes into typed facts
 (:class:`Digest`, :class:`Attribute`, :class:`Artifact`, :class:`Problem`, :class:`Verdict`); the

@@ -4,7 +4,7 @@ import pickle
 
 import pytest
 
-from veriscan.model import Locator
+from veriscan.domain import Locator
 
 
 def test_locator_round_trip_and_nesting() -> None:
