@@ -100,7 +100,7 @@ def veriscan_full_fn(verdicts: dict[str, dict[str, Any]]) -> Callable[[bytes, st
     from veriscan.analyzers.base import FileContext
     from veriscan.analyzers.filetype import sniff_mime
     from veriscan.analyzers.provenance.analyzer import ProvenanceAnalyzer
-    from veriscan.model import Attribute
+    from veriscan.domain import Attribute
     from veriscan.settings import Settings
 
     settings = Settings()

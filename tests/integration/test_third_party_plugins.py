@@ -18,9 +18,9 @@ from support.onnx_models import tiny_classifier
 from support.plugin_dist import install_plugin
 from support.web_server import log_in
 from veriscan.cli.app import app
+from veriscan.review import queue as grid
 from veriscan.review.users import add_user
 from veriscan.store.case import Case
-from veriscan.web import grid
 from veriscan.web.app import create_app
 
 runner = CliRunner()

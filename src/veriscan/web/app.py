@@ -21,9 +21,9 @@ from fastapi.telemetry import TelemetryConfig
 from fastapi.templating import Jinja2Templates
 
 from veriscan.matching.lists.schemes import Scheme, load_scheme
+from veriscan.review.queue import PRIORITIES
 from veriscan.review.scheme import case_scheme
 from veriscan.store.case import Case
-from veriscan.web.grid import PRIORITIES
 from veriscan.web.hosts import HostCheck, allowed_names
 from veriscan.web.login_limits import LoginLimiter
 from veriscan.web.routes import audit_log, auth, dashboard, triage

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from veriscan.matching.lists.schemes import Scheme
 from veriscan.review import audit
+from veriscan.review import queue as grid
 from veriscan.review.decisions import (
     ConflictError,
     Decision,
@@ -20,7 +21,6 @@ from veriscan.review.decisions import (
 )
 from veriscan.review.users import User
 from veriscan.store.case import Case
-from veriscan.web import grid
 from veriscan.web.render import case_of, page
 from veriscan.web.security import DECIDERS, csrf, role, user
 from veriscan.web.sessions import Session

@@ -1,4 +1,5 @@
-"""The triage queue: which images and videos a reviewer sees, filtered, in priority order.
+"""The triage queue: which images and videos a reviewer sees, filtered, in priority order (the
+review app draws it; the rule lives here, beside the decisions it orders).
 
 Priority rule (documented in the README; `serve --priority` chooses): by default files with no
 AI-generation evidence and no match on a flagged list come first, because they may show a real,
