@@ -16,7 +16,7 @@ from veriscan.analyzers.base import Analyzer, FileContext, run_order
 from veriscan.analyzers.classifiers import ClassifierAnalyzer
 from veriscan.domain import Fact
 from veriscan.pipeline.ingest import prepare_analyzers
-from veriscan.plugins import PluginError, Registry, load_registry
+from veriscan.plugins import KINDS, PluginError, Registry, load_registry
 from veriscan.settings import Settings, SettingsError, load_settings, plugin_tables, table_config
 
 
@@ -168,5 +168,11 @@ def test_an_analyzer_validates_its_own_table() -> None:
     with pytest.raises(SettingsError, match=re_escape("'x' in [veriscan.analyzers.image]")):
         prepare_analyzers(registry, Settings(plugin_tables=no_table))
     lone = plugin_tables({"classifiers": {"c": {"size": 8}}})
+    installed = load_registry()
+    without = Registry()  # an installation without the classifier analyzer
+    for kind in KINDS:
+        for cls in installed.classes(kind):
+            if (kind, cls.id) != ("analyzers", "classifier"):
+                without.register(kind, cls)
     with pytest.raises(SettingsError, match="needs the classifier analyzer"):
-        prepare_analyzers(load_registry(), Settings(plugin_tables=lone))
+        prepare_analyzers(without, Settings(plugin_tables=lone))

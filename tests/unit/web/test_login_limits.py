@@ -126,9 +126,10 @@ def test_parallel_wrong_passwords_over_http_lock_only_that_account(case_dir: Pat
             codes = list(pool.map(attempt, range(40)))
         assert codes.count(303) == 5 and codes.count(429) == 35, codes
         rows = _login_rows(case_dir)[before:]
-        assert [(e.action, e.details.get("failures")) for e in rows] == [
-            ("login-failed", None),
+        # parallel requests: the first failure's row may land after the block's
+        assert sorted((e.action, e.details.get("failures") or 0) for e in rows) == [
             ("login-blocked", 5),
+            ("login-failed", 0),
         ]
         with httpx.Client(base_url=base, timeout=60) as ann:
             assert log_in(ann, "ann", PASSWORD), "another account logs in from the same address"
