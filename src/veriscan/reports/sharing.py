@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from veriscan.matching.lists.records import HashRecord
 from veriscan.matching.lists.schemes import Scheme
-from veriscan.matching.lists.vics import write_vics
+from veriscan.matching.lists.vics_write import write_vics
 from veriscan.review.decisions import current as current_decisions
 from veriscan.store import schema
 from veriscan.store.case import Case

@@ -19,15 +19,13 @@ from veriscan.matching.lists.records import BadLine, HashRecord, ListEvent, List
 from veriscan.matching.lists.schemes import UK, US
 from veriscan.matching.lists.vics import (
     VicsHeader,
-    context_url,
     media_counts,
-    media_record,
     parse_flag,
     parse_vics_date,
     read_header,
     read_vics,
-    write_vics,
 )
+from veriscan.matching.lists.vics_write import context_url, media_record, write_vics
 
 V1_CASES = "http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Cases"
 V1_MEDIA = "http://github.com/ICMEC/ProjectVic/DataModels/1.2.xml#Media"
