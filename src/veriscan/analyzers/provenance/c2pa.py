@@ -14,16 +14,20 @@ anchors nothing is trusted, and anyone can sign with a certificate they made the
 
 from __future__ import annotations
 
-import functools
 import io
 import os
 import re
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from veriscan.analyzers.failures import log_exception
 from veriscan.analyzers.provenance.base import JSON, Evidence, ProvenanceError, load_json
+from veriscan.analyzers.provenance.c2pa_sdk import OFFLINE_SETTINGS as OFFLINE_SETTINGS
+from veriscan.analyzers.provenance.c2pa_sdk import (
+    anchors_text,
+    load_sdk,
+    offline_context,
+    supported,
+)
 from veriscan.analyzers.provenance.iptc import AI_DECLARED, SYNTHETIC, SourceType, classify
 
 SIGNAL = "c2pa"
@@ -36,19 +40,6 @@ MAX_WALK_NODES = 20_000
 MAX_WALK_DEPTH = 32
 MAX_REASONS = 100
 MAX_ACTIONS = 256
-MAX_ANCHOR_BYTES = 16 << 20
-
-OFFLINE_SETTINGS: dict[str, JSON] = {
-    "verify": {
-        "verify_after_reading": True,
-        "verify_trust": True,
-        "verify_timestamp_trust": True,
-        "ocsp_fetch": False,
-        "remote_manifest_fetch": False,
-    },
-    # An empty allow-list denies every host: the SDK refuses any HTTP request outright.
-    "core": {"allowed_network_hosts": []},
-}
 
 # Failure codes of the active manifest's hard binding: the bytes it signed are not these bytes.
 _CONTENT_MISMATCH = re.compile(
@@ -157,11 +148,11 @@ def read_c2pa(data: bytes, mime: str, trust_anchors_pem: str | None = None) -> C
     a manifest stored remotely yields ``remote-not-fetched`` with its URL. Raises ProvenanceError
     only for unusable trust anchors, which is a configuration error, not a property of the file.
     """
-    sdk = _sdk()
+    sdk = load_sdk()
     fmt = mime.split(";", 1)[0].strip().lower()
-    if fmt not in _supported():
+    if fmt not in supported():
         return None
-    context = _context(os.getpid(), _anchors(trust_anchors_pem or None))
+    context = offline_context(os.getpid(), anchors_text(trust_anchors_pem or None))
     try:
         reader = sdk.Reader.try_create(fmt, io.BytesIO(data), None, context)
         if reader is None:
@@ -364,53 +355,3 @@ def _source_values(node: Any) -> list[tuple[str, str]]:
         elif isinstance(value, list):
             stack.extend((child, path, depth + 1) for child in reversed(value))
     return found
-
-
-@functools.cache
-def _sdk() -> Any:
-    """The SDK, imported on first use: loading its native library costs about 70 ms."""
-    import c2pa
-
-    return c2pa
-
-
-@functools.cache
-def _supported() -> frozenset[str]:
-    return frozenset(m.lower() for m in _sdk().Reader.get_supported_mime_types())
-
-
-@functools.lru_cache(maxsize=8)
-def _anchors(value: str | None) -> str | None:
-    """PEM text as given, or read from a local file path; validated by the SDK afterwards."""
-    if value is None or "-----BEGIN" in value:
-        return value
-    path = Path(value).expanduser()
-    try:
-        if path.stat().st_size > MAX_ANCHOR_BYTES:
-            raise ProvenanceError(
-                f"C2PA trust anchors file {path} is over {MAX_ANCHOR_BYTES} bytes"
-            )
-        text = path.read_text("utf-8", errors="replace")
-    except OSError as exc:
-        reason = exc.strerror or "read failed"
-        raise ProvenanceError(f"C2PA trust anchors file {path} unreadable: {reason}") from exc
-    if "-----BEGIN" not in text:
-        raise ProvenanceError(f"C2PA trust anchors file {path} holds no PEM certificate")
-    return text
-
-
-@functools.lru_cache(maxsize=8)
-def _context(pid: int, anchors: str | None) -> Any:
-    """One offline SDK context per process and trust list (a forked child builds its own)."""
-    sdk = _sdk()
-    settings: dict[str, JSON] = dict(OFFLINE_SETTINGS)
-    if anchors is not None:
-        settings["trust"] = {"trust_anchors": anchors}
-    try:
-        return sdk.Context.from_dict(settings)
-    except sdk.C2paError as exc:
-        log_exception("C2PA trust anchors", "settings", exc)
-        raise ProvenanceError(
-            "C2PA trust anchors rejected by the C2PA SDK: not usable as trust anchors "
-            "(details in the run log)"
-        ) from exc
