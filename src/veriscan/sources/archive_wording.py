@@ -48,6 +48,9 @@ UNSUPPORTED: Final = (
 )
 UNREADABLE: Final = (ProblemCode.ARCHIVE_ERROR, "data cannot be read")
 
+LIBRARY_UNSUPPORTED: Final = (NotImplementedError,)
+"""What zipfile raises for format features it does not implement (a version above 6.3, patched
+data, strong encryption): a property of the file, worded as unsupported, never a crash."""
 _TRUNCATED_HINTS: Final = ("truncated", "unexpected end", "ended before", "end of data")
 
 
@@ -71,7 +74,7 @@ def archive_failure(exc: BaseException) -> tuple[ProblemCode, str]:
         return COMPRESSED_TRUNCATED if isinstance(exc, EOFError) else TRUNCATED
     if isinstance(exc, (zlib.error, lzma.LZMAError, p7_data)):
         return CORRUPT_DATA
-    if isinstance(exc, (NotImplementedError, p7_method)):
+    if isinstance(exc, (*LIBRARY_UNSUPPORTED, p7_method)):
         return UNSUPPORTED
     if isinstance(exc, tarfile.HeaderError):
         return BAD_HEADER

@@ -20,7 +20,7 @@ from veriscan.matching.hits import CaseHashes, Entry, Hit
 from veriscan.matching.library import ImportOptions, Library
 from veriscan.matching.lists.records import HashRecord
 from veriscan.matching.registry import list_formats, signal_types
-from veriscan.matching.signals.base import SignalIndex, SignalType
+from veriscan.matching.signals.base import DistanceSignalType, SignalIndex, SignalType
 from veriscan.matching.stored import StoredList
 from veriscan.plugins import PluginError, Registry, load_registry
 
@@ -116,10 +116,10 @@ def test_the_lists_threshold_is_respected(signal: SignalType[Any], tmp_path: Pat
         assert _found(signal, lst, far) == set()
 
 
-@pytest.mark.parametrize("signal", [s for s in SIGNALS if not s.by_distance], ids=lambda s: s.id)
-def test_exact_types_refuse_to_nudge(signal: SignalType[Any]) -> None:
-    with pytest.raises(NotImplementedError):
-        signal.nudged(_examples(signal, 6, 1)[0].content, 1)
+@pytest.mark.parametrize("signal", SIGNALS, ids=lambda s: s.id)
+def test_only_distance_types_nudge(signal: SignalType[Any]) -> None:
+    assert signal.by_distance == isinstance(signal, DistanceSignalType)
+    assert hasattr(signal, "nudged") == signal.by_distance
 
 
 def test_registry_refuses_a_signal_type_that_is_not_one() -> None:

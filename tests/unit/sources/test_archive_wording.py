@@ -121,6 +121,20 @@ def test_zip_crc_failure_reads_as_forensic_wording() -> None:
     assert "Bad CRC" not in str(caught.value)
 
 
+def test_a_zip_version_zipfile_does_not_implement_is_a_problem_not_a_crash() -> None:
+    """zipfile refuses a central directory that asks for a newer zip version (NotImplementedError,
+    which no ordinary parse error is): the archive gets a worded problem, the run goes on."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("a.txt", b"hello")
+    data = bytearray(buf.getvalue())
+    data[data.rfind(b"PK\x01\x02") + 6] = 99  # "version needed to extract": 9.9
+    with pytest.raises(ArchiveError) as caught:
+        list(iter_members(io.BytesIO(bytes(data)), "application/zip", budget()))
+    assert caught.value.code == "archive-unsupported"
+    assert "zip file version" not in str(caught.value)
+
+
 def test_zip_members_past_the_end_are_damage_not_a_failure() -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as archive:

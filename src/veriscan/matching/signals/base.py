@@ -159,9 +159,16 @@ class SignalType(ABC, Generic[V]):
     def example(self, rnd: random.Random) -> Example:
         """A random value as a case content and as a list entry (contract tests use it)."""
 
-    def nudged(self, content: CaseHashes, distance: int) -> CaseHashes:
-        """``content`` with its value moved ``distance`` away (distance types only)."""
-        raise NotImplementedError(f"{self.id} matches exact values only")
-
     def match_contents(self, hash_list: ListView, contents: Sequence[CaseHashes]) -> Iterator[Hit]:
         yield from self.match(hash_list, [self.case_value(c) for c in contents])
+
+
+class DistanceSignalType(SignalType[V]):
+    """A type matched within the list's threshold rather than by equality (PDQ, vPDQ)."""
+
+    by_distance: ClassVar[bool] = True
+
+    @abstractmethod
+    def nudged(self, content: CaseHashes, distance: int) -> CaseHashes:
+        """``content`` with its value moved ``distance`` away: the contract tests check the
+        threshold with it, so every distance type can say how far two of its values lie."""

@@ -15,12 +15,12 @@ from veriscan.matching.hits import CaseHashes, Hit
 from veriscan.matching.lists.records import HashRecord
 from veriscan.matching.pdqindex import PdqIndex, SearchResult, bytes_to_words, hex_to_words
 from veriscan.matching.signals.base import (
+    DistanceSignalType,
     EmptyIndex,
     Example,
     IndexBuilder,
     ListView,
     SignalIndex,
-    SignalType,
     no_hits,
 )
 from veriscan.matching.spool import Spool
@@ -84,12 +84,11 @@ def flip(value: str, bits: int) -> str:
     return f"{number:0{len(value)}x}"
 
 
-class PdqSignal(SignalType[PdqValue]):
+class PdqSignal(DistanceSignalType[PdqValue]):
     """Images below the list's quality floor are not compared: their hashes match too easily."""
 
     id = "pdq"
     version = "1"
-    by_distance = True
 
     def case_value(self, content: CaseHashes) -> PdqValue | None:
         return PdqValue(content.pdq, content.pdq_quality) if content.pdq else None

@@ -18,11 +18,11 @@ from veriscan.matching.counts import ImportCounts
 from veriscan.matching.hits import CaseHashes, Hit
 from veriscan.matching.lists.records import HashRecord
 from veriscan.matching.signals.base import (
+    DistanceSignalType,
     Example,
     IndexBuilder,
     ListView,
     SignalIndex,
-    SignalType,
 )
 from veriscan.matching.signals.pdq import PdqEntryIndex, flip, save_index
 from veriscan.matching.vpdq import (
@@ -74,10 +74,9 @@ class _VpdqBuilder(IndexBuilder):
         save_index(self.directory / "vpdq", packed, np.asarray(self.owners, dtype=np.uint32))
 
 
-class VpdqSignal(SignalType[VideoHashes]):
+class VpdqSignal(DistanceSignalType[VideoHashes]):
     id = "vpdq"
     version = "1"
-    by_distance = True
     findings_key = "vpdq"
     findings_mime = "video/"
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, BinaryIO, ClassVar, Final
 
 from veriscan.domain import Problem, ProblemCode
 from veriscan.settings import Settings
-from veriscan.sources.archive_wording import archive_failure, log_failure
+from veriscan.sources.archive_wording import LIBRARY_UNSUPPORTED, archive_failure, log_failure
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -59,6 +59,7 @@ BROKEN_INPUT: Final = (
     lzma.LZMAError,
     tarfile.TarError,
     zipfile.BadZipFile,
+    *LIBRARY_UNSUPPORTED,
 )
 
 
