@@ -270,10 +270,8 @@ def decode_bytes(data: bytes, mode: str) -> Decoded:
     except Exception as exc:
         log_exception("image decode", f"{len(data)} bytes", exc)
         code, message = decode_failure(exc, header.format if header else "image", len(data))
-        if code == "image-truncated":
-            code = (
-                ProblemCode.CORRUPT_IMAGE
-            )  # the code examiners already filter on; the wording says more
+        if code == ProblemCode.IMAGE_TRUNCATED:  # examiners filter on corrupt-image; the
+            code = ProblemCode.CORRUPT_IMAGE  # wording says it was truncated
         return Decoded(mode, _trailer(header, data), None, DecodeFailure(code, message))
     return Decoded(mode, _trailer(header, data), rgb, None, stored)
 

@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,8 +21,8 @@ from typing import Any
 from veriscan import __version__
 from veriscan.matching.importer import write_list
 from veriscan.matching.lists.formats import ListFormat, ReadOptions
-from veriscan.matching.lists.records import ListEvent, ListFormatError
-from veriscan.matching.lists.schemes import DEFAULT_CATEGORY_ZERO, Scheme, load_scheme
+from veriscan.matching.lists.records import ListFormatError
+from veriscan.matching.lists.schemes import DEFAULT_CATEGORY_ZERO, load_scheme
 from veriscan.matching.lists.sniff import head_kind, read_head
 from veriscan.matching.registry import BUILTIN_FORMATS, list_formats, signal_types
 from veriscan.matching.signals.base import SignalType
@@ -129,16 +129,6 @@ def detect_format(path: Path, formats: Sequence[ListFormat] | None = None) -> st
         said = f"looks like {', '.join(found)}" if found else "is in no known list format"
         raise ListFormatError(f"{path} {said}: pass --format")
     return found[0]
-
-
-def read_events(
-    path: Path, fmt: str, scheme: Scheme, options: ImportOptions
-) -> Iterator[ListEvent]:
-    """The reader of the registered format ``fmt``; categories go through the list's scheme."""
-    formats = {f.id: f for f in list_formats()}
-    if fmt not in formats:
-        raise LibraryError(f"unknown list format {fmt!r} (one of {', '.join(formats)})")
-    return formats[fmt].read(path, ReadOptions(scheme, options.category_zero, options.plain_kind))
 
 
 class Library:
