@@ -44,6 +44,8 @@ def _pct(data: bytes) -> str:
 
 def escape_name(name: str) -> str:
     """One name (no path structure) as locator text; ``name`` as ``os.fsdecode`` gives it."""
+    if not (_NEVER_LITERAL.search(name) or "/" in name or "%" in name or name.endswith("!")):
+        return name  # the usual case: nothing to escape, no per-character pass
     out: list[str] = []
     last = len(name) - 1
     for i, char in enumerate(name):

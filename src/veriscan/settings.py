@@ -146,8 +146,13 @@ def _coerce(name: str, kind: type, raw: Any) -> Any:
 _TYPES: dict[str, type] = {"int": int, "bool": bool, "str": str}
 
 
+def _flat_fields() -> dict[str, type]:
+    """The flat settings, name to type (plugin tables are read apart)."""
+    return {f.name: _TYPES[str(f.type)] for f in fields(Settings) if str(f.type) in _TYPES}
+
+
 def _layer(values: Mapping[str, Any], origin: str) -> dict[str, Any]:
-    known = {f.name: _TYPES[str(f.type)] for f in fields(Settings) if str(f.type) in _TYPES}
+    known = _flat_fields()
     out: dict[str, Any] = {}
     for key, raw in values.items():
         name = key.replace("-", "_")
@@ -176,19 +181,16 @@ def load_settings(
         merged["plugin_tables"] = _plugin_tables(section, toml_path)
         merged.update(_layer(section, str(toml_path)))
     env = os.environ if environ is None else environ
+    flat = _flat_fields()
     from_env = {
         k[len("VERISCAN_") :].lower(): v
         for k, v in env.items()
-        if k.startswith("VERISCAN_") and k[len("VERISCAN_") :].lower() in _field_names()
+        if k.startswith("VERISCAN_") and k[len("VERISCAN_") :].lower() in flat
     }
     merged.update(_layer(from_env, "environment"))
     if overrides:
         merged.update(_layer({k: v for k, v in overrides.items() if v is not None}, "flags"))
     return Settings(**merged)
-
-
-def _field_names() -> set[str]:
-    return {f.name for f in fields(Settings) if str(f.type) in _TYPES}
 
 
 def _plugin_tables(section: dict[str, Any], origin: Path) -> PluginTables:

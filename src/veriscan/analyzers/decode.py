@@ -270,8 +270,9 @@ def decode_bytes(data: bytes, mode: str) -> Decoded:
     except Exception as exc:
         log_exception("image decode", f"{len(data)} bytes", exc)
         code, message = decode_failure(exc, header.format if header else "image", len(data))
-        if code == ProblemCode.IMAGE_TRUNCATED:  # examiners filter on corrupt-image; the
-            code = ProblemCode.CORRUPT_IMAGE  # wording says it was truncated
+        # examiners already filter on corrupt-image; the wording says it was truncated
+        if code == ProblemCode.IMAGE_TRUNCATED:
+            code = ProblemCode.CORRUPT_IMAGE
         return Decoded(mode, _trailer(header, data), None, DecodeFailure(code, message))
     return Decoded(mode, _trailer(header, data), rgb, None, stored)
 

@@ -154,10 +154,14 @@ class Prepared:
     source: EvidenceSource
 
 
-def prepare_ingest(source_path: Path, settings: Settings, executor: str) -> Prepared:
-    """Fail with a usage error on a bad skip list, detector model, executor name or source."""
+def check_executor(executor: str) -> None:
     if executor not in EXECUTORS:
         fail(f"--executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
+
+
+def prepare_ingest(source_path: Path, settings: Settings, executor: str) -> Prepared:
+    """Fail with a usage error on a bad skip list, detector model, executor name or source."""
+    check_executor(executor)
     registry = registry_or_fail()
     try:
         prepare_analyzers(registry, settings)

@@ -11,13 +11,13 @@ import typer
 from veriscan.cli.common import err, fail, open_case, out
 from veriscan.cli.entry import interrupt_reported
 from veriscan.cli.ingest import (
-    EXECUTORS,
     AddressOpt,
     ConfigOpt,
     DetectorModelOpt,
     ExecutorOpt,
     ListsOpt,
     WorkersOpt,
+    check_executor,
     list_flags,
     registry_or_fail,
     scan_settings,
@@ -58,8 +58,7 @@ def refresh_cmd(
         ray_address=address,
         **list_flags(lists, library),
     )
-    if executor not in EXECUTORS:
-        fail(f"--executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
+    check_executor(executor)
     registry = registry_or_fail()
     try:
         stages = select_stages(registry, stage or ())

@@ -113,16 +113,6 @@ def list_matches(
     return found
 
 
-def low_quality(
-    lst: HashList,
-    contents: Sequence[CaseHashes],
-    signals: Sequence[SignalType[Any]] | None = None,
-) -> int:
-    """Contents a signal type had a value for but would not compare (below the quality floor)."""
-    chosen = signal_types() if signals is None else signals
-    return sum(s.unusable(lst, [s.case_value(c) for c in contents]) for s in chosen)
-
-
 def _rows(matches: Sequence[Match], list_sha: str, run_id: int) -> list[dict[str, Any]]:
     return [
         {

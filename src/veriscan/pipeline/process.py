@@ -61,7 +61,7 @@ class UnitProcessor:
         self._top_depth = 0
 
     def run(self) -> UnitResult:
-        # Archive failures are logged while reading, before any analyzer attaches the run log.
+        # Once per unit, before reading: archive and analyzer failures both go to the run log.
         attach_run_log(Path(self.unit.tmp_dir).parent, self.unit.unit_id.split("-", 1)[0])
         self._known = KnownContents(self.unit.db_url)
         try:
@@ -187,8 +187,6 @@ class UnitProcessor:
     ) -> ContentRecord:
         if data is not None:
             ctx = FileContext(record.locator.name, data, mime, self.settings)
-            run_id = self.unit.unit_id.split("-", 1)[0]
-            attach_run_log(Path(self.unit.tmp_dir).parent, run_id)
             for analyzer in wanted:
                 try:
                     facts = analyzer.analyze(ctx)

@@ -180,12 +180,18 @@ def _stored(case: Case) -> Iterator[tuple[Any, str]]:
             yield r, str(r.raw)
 
 
-def audit_head(case: Case) -> str:
-    """``SEQ:HASH`` of the last entry as the database records it, for a report to print."""
+def _head(case: Case) -> tuple[int, str]:
+    """The database's head record: the last entry's sequence number and hash."""
     h = schema.audit_head.c
     with case.engine.connect() as conn:
         head = conn.execute(select(h.seq, h.hash).where(h.id == 1)).first()
-    return f"{head.seq}:{head.hash}" if head else f"0:{GENESIS}"
+    return (int(head.seq), str(head.hash)) if head else (0, GENESIS)
+
+
+def audit_head(case: Case) -> str:
+    """``SEQ:HASH`` of the last entry as the database records it, for a report to print."""
+    seq, digest = _head(case)
+    return f"{seq}:{digest}"
 
 
 @dataclass(frozen=True)
@@ -235,10 +241,7 @@ def verify(case: Case, against: Sequence[Anchor] = ()) -> Verification:
             )
         unplaced.discard(e.hash)
         prev = e.hash
-    h = schema.audit_head.c
-    with case.engine.connect() as conn:
-        head = conn.execute(select(h.seq, h.hash).where(h.id == 1)).first()
-    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    head_seq, head_hash = _head(case)
     if (head_seq, head_hash) != (count, prev):
         return Verification(
             False,

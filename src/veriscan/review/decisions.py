@@ -114,7 +114,6 @@ def categorise(
     if known is None:
         raise DecisionError(f"no content {sha256!r} in the case")
     action = "undo" if undoes is not None else "categorise"
-    busy: Exception | None = None
     for _ in range(audit.RETRIES):
         at = datetime.now(UTC).isoformat(timespec="microseconds")
         try:
@@ -137,13 +136,12 @@ def categorise(
                 )
                 details = {"category": category, "scheme": scheme.name, "version": seen_version + 1}
                 entry = audit.append_in(conn, user.username, action, sha256, details)
-        except (IntegrityError, OperationalError) as exc:
+        except (IntegrityError, OperationalError):
             # another writer got there first (unique version), took the audit sequence number,
             # or holds the database (busy snapshot): only the first is a conflict
             with case.engine.connect() as conn:
                 now_at = _version(conn, sha256)
             if now_at == seen_version:
-                busy = exc
                 continue
             conflict = ConflictError(sha256, seen_version, now_at)
             audit.append(case, user.username, "categorise-conflict", sha256, {"seen": seen_version})
@@ -160,7 +158,7 @@ def categorise(
         audit.committed(case, entry)
         break
     else:
-        raise DecisionError(f"the case database is busy, try again: {busy}") from None
+        raise DecisionError("the case database is busy, try again")
     return Decision(
         sha256,
         seen_version + 1,

@@ -16,7 +16,8 @@ from veriscan.domain import Problem, ProblemCode
 from veriscan.sources.archives.base import CHUNK
 from veriscan.sources.member_names import ANALYZER
 
-_MAGIC: Final = {"gzip": b"\x1f\x8b", "bzip2": b"BZh", "xz": b"\xfd7zXZ\x00"}
+MAGIC: Final = {"gzip": b"\x1f\x8b", "bzip2": b"BZh", "xz": b"\xfd7zXZ\x00"}
+"""How each codec's streams start; the archive formats sniff with the same bytes."""
 
 
 class Counted:
@@ -114,7 +115,7 @@ class Unpacked:
         if not rest:
             self._done = True
             return
-        magic = _MAGIC[self._codec]
+        magic = MAGIC[self._codec]
         while len(rest) < len(magic) and (more := self._raw.read(CHUNK)):
             rest += more
         at = self._raw.count - len(rest)

@@ -11,6 +11,7 @@ was skipped or left over becomes a problem on the archive, with its byte offset.
 from __future__ import annotations
 
 import tarfile
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -253,8 +254,10 @@ def _listing_problems(watch: _Watch) -> list[Problem]:
     """What the skipped header positions mean for the listing, in archive order."""
     problems: list[Problem] = []
     marker: int | None = None
+    headers = watch.headers  # in archive order: each listing resumes after the last
     for run in watch.runs:
-        later = [h for h in watch.headers if h >= run.end]
+        after = bisect_left(headers, run.end)
+        later = headers[after] if after < len(headers) else None
         if run.kind == "zero":
             marker = run.start if marker is None else marker
         elif run.kind == "cut":
@@ -265,7 +268,7 @@ def _listing_problems(watch: _Watch) -> list[Problem]:
                     ProblemCode.ARCHIVE_TRUNCATED,
                 )
             )
-        elif run.kind == "bad" and marker is not None and not later:
+        elif run.kind == "bad" and marker is not None and later is None:
             problems.append(
                 _problem(
                     f"data at byte {run.start}, after the end-of-archive marker at byte {marker}, "
@@ -273,11 +276,11 @@ def _listing_problems(watch: _Watch) -> list[Problem]:
                     ProblemCode.ARCHIVE_TRAILING_DATA,
                 )
             )
-        elif run.kind == "bad" and later:
+        elif run.kind == "bad" and later is not None:
             problems.append(
                 _problem(
                     f"damaged header at byte {run.start}: {run.end - run.start} bytes skipped to "
-                    f"the next valid header at byte {later[0]}; a member whose header was "
+                    f"the next valid header at byte {later}; a member whose header was "
                     "damaged there is not listed",
                     ProblemCode.ARCHIVE_DAMAGED_HEADER,
                 )

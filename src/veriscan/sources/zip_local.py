@@ -18,6 +18,8 @@ from veriscan.sources.member_names import ANALYZER
 
 _LOCAL: Final = struct.Struct("<4s2B4HL2L2H")
 _LOCAL_SIG: Final = b"PK\x03\x04"
+LOCAL_HEADER_SIZE: Final = _LOCAL.size
+"""A local header's fixed part, before the name and extra field."""
 UTF8_FLAG: Final = 0x800
 _SHIFT_WINDOW: Final = 1 << 20
 _SEARCH_LIMIT: Final = 64 << 20

@@ -48,12 +48,12 @@ def select_stages(registry: Registry, only: Sequence[str] = ()) -> list[type[Sta
     stages = ordered(stage_classes(registry))
     if not only:
         return stages
-    known = {s.id for s in stages}
-    unknown = sorted(set(only) - known)
+    wanted, known = set(only), {s.id for s in stages}
+    unknown = sorted(wanted - known)
     if unknown:
         names = ", ".join(sorted(known)) or "none"
         raise PluginError(f"no stage {', '.join(unknown)} (known: {names})")
-    return [s for s in stages if s.id in set(only)]
+    return [s for s in stages if s.id in wanted]
 
 
 def check_stages(stages: Sequence[type[Stage]], settings: Settings) -> None:

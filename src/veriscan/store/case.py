@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 from veriscan import __version__
 from veriscan.domain import RunInfo, UnitResult
 from veriscan.store import schema
-from veriscan.store.unit_writer import insert_problems, make_private_dir, write_unit
+from veriscan.store.unit_writer import make_private_dir, write_unit
 
 DB_NAME = "case.db"
 DB_URL_NAME = "database.url"
@@ -313,8 +313,6 @@ class Case:
     def write_unit(self, evidence_id: int, run_id: int, result: UnitResult) -> int:
         """Store one unit atomically; returns how many contents were new to the case."""
         return write_unit(self, evidence_id, run_id, result)
-
-    insert_problems = staticmethod(insert_problems)
 
     def folder_manifest(self, evidence_id: int) -> Iterator[tuple[str, int | None, str | None]]:
         """Top-level files of an evidence item in locator order, streamed (for the folder hash)."""

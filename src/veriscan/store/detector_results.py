@@ -19,6 +19,7 @@ from veriscan.domain import Problem, ProblemCode
 from veriscan.settings import BATCH
 from veriscan.store import schema
 from veriscan.store.case import Case
+from veriscan.store.unit_writer import insert_problems
 
 ANALYZER = "detector"
 
@@ -99,5 +100,5 @@ def record_scores(case: Case, run_id: int, outcomes: Sequence[Scored], settle: S
             )
             if done.rowcount:
                 settled += 1
-                Case.insert_problems(conn, None, None, sha, run_id, list(settled_as.problems))
+                insert_problems(conn, None, None, sha, run_id, list(settled_as.problems))
     return settled

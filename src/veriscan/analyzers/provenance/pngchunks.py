@@ -68,11 +68,12 @@ def read_png_chunks(data: bytes) -> PngChunks:
             try:
                 key, value = _text_chunk(kind, body)
             except (ValueError, zlib.error, UnicodeDecodeError) as exc:
-                why = (
-                    "compressed text does not inflate" if isinstance(exc, zlib.error) else str(exc)
-                )
-                if isinstance(exc, UnicodeDecodeError):
+                if isinstance(exc, zlib.error):
+                    why = "compressed text does not inflate"
+                elif isinstance(exc, UnicodeDecodeError):
                     why = "text is not valid UTF-8"
+                else:
+                    why = str(exc)  # _text_chunk's own fixed wordings, never a library's
                 found.problems.append(f"{_chunk_name(kind)} chunk at offset {pos}: {why}")
             else:
                 found.text.setdefault(key, value)

@@ -35,10 +35,11 @@ MAX_RECORD_VALUES = 200_000
 MAX_SKELETON_TOKEN = 1 << 20
 """Bytes between two structural characters outside the records (the context URL, a key)."""
 
-_KIND = np.zeros(256, dtype=np.int8)
-for _ch, _kind in ((b"{", 1), (b"[", 1), (b"}", 2), (b"]", 2), (b",", 3), (b":", 4)):
-    _KIND[_ch[0]] = _kind
 _OPEN, _CLOSE, _COMMA, _COLON = 1, 2, 3, 4
+_KIND = np.zeros(256, dtype=np.int8)
+for _ch, _kind in ((b"{", _OPEN), (b"[", _OPEN), (b"}", _CLOSE), (b"]", _CLOSE)):
+    _KIND[_ch[0]] = _kind
+_KIND[ord(",")], _KIND[ord(":")] = _COMMA, _COLON
 _WHITESPACE = b" \t\r\n"
 MARKER = "\x00veriscan-record"
 MARKER_JSON = b"\\u0000veriscan-record"

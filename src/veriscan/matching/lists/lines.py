@@ -6,11 +6,10 @@ a NUL byte or broken UTF-8 would reach the CSV parser; each becomes a bad line w
 
 from __future__ import annotations
 
+from codecs import BOM_UTF8 as _BOM
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import BinaryIO
-
-_BOM = b"\xef\xbb\xbf"
 
 MAX_LINE_BYTES = 1 << 20
 """A longer list line is a bad line, read past without being held (real ones are short)."""

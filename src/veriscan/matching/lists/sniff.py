@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from codecs import BOM_UTF8 as _BOM
 from pathlib import Path
 
 from veriscan.matching.lists.records import ListFormatError
 
-_BOM = b"\xef\xbb\xbf"
 _HEX_SET = frozenset("0123456789abcdef")
 _HASH_COLUMNS = ("md5", "sha1", "sha256", "pdq")
 _COLUMN_ALIASES = {

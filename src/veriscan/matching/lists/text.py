@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from codecs import BOM_UTF8 as _BOM
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -28,7 +29,6 @@ from veriscan.matching.lists.records import (
     normalise_hash,
 )
 from veriscan.matching.lists.sniff import (
-    _BOM,
     _COLUMN_ALIASES,
     _HASH_COLUMNS,
 )

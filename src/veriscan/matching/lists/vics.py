@@ -10,6 +10,7 @@ stays there as data only: veriscan cannot compute it, so it is never a hash to m
 from __future__ import annotations
 
 import re
+from codecs import BOM_UTF8 as _BOM
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,7 +39,6 @@ from veriscan.matching.lists.schemes import CATEGORY_ZERO_CHOICES, DEFAULT_CATEG
 CONTEXT_KEYS = ("@odata.context", "odata.metadata")
 SCHEME_SEGMENTS = ("US", "UK", "Default", "CUSTOM")
 ROOTS = ("Cases", "Media")
-_BOM = b"\xef\xbb\xbf"
 _CONTEXT = re.compile(
     r"ProjectVic/DataModels/(?P<version>\d+)(?:\.\d+)*\.xml"
     r"(?:/(?P<scheme>[^/#]+)/\$metadata)?#(?P<root>Cases|Media)",

@@ -49,20 +49,20 @@ def media_record(record: HashRecord, scheme: Scheme, media_id: int) -> dict[str,
     The record is authoritative for the keys it has columns for, so a hash, series or tag list
     the record no longer has is removed instead of being written back stale.
     """
-    out: dict[str, Any] = dict(record.extra)
-    existing_id = _field(out, "MediaID")
-    _put(out, "MediaID", existing_id if existing_id is not None else media_id)
-    _put(out, "Category", scheme.to_vics(record.category), keep_none=True)
-    _put(out, "MD5", record.md5.upper() if record.md5 else None)
-    _put(out, "SHA1", record.sha1.upper() if record.sha1 else None)
-    _put(out, "Series", record.series)
-    _put(out, "Tags", list(record.labels) if record.labels else None)
     wanted = {
         "md5": record.md5.upper() if record.md5 else None,
         "sha1": record.sha1.upper() if record.sha1 else None,
         "sha256": record.sha256.upper() if record.sha256 else None,
         "pdq": record.pdq,
     }
+    out: dict[str, Any] = dict(record.extra)
+    existing_id = _field(out, "MediaID")
+    _put(out, "MediaID", existing_id if existing_id is not None else media_id)
+    _put(out, "Category", scheme.to_vics(record.category), keep_none=True)
+    _put(out, "MD5", wanted["md5"])
+    _put(out, "SHA1", wanted["sha1"])
+    _put(out, "Series", record.series)
+    _put(out, "Tags", list(record.labels) if record.labels else None)
     old = _field(out, "AlternativeHashes")
     entries: list[Any] = []
     placed: set[str] = set()

@@ -7,6 +7,7 @@ from typing import BinaryIO, ClassVar
 
 from veriscan.domain import Problem
 from veriscan.sources.archives.base import ArchiveFormat, Entry, ExpansionBudget
+from veriscan.sources.compressed import MAGIC
 from veriscan.sources.tar_members import read_tar
 
 
@@ -37,18 +38,18 @@ class GzipFormat(_TarFamily):
     id = "gzip"
     mime = "application/gzip"
     codec = "gzip"
-    magic = b"\x1f\x8b"
+    magic = MAGIC["gzip"]
 
 
 class Bzip2Format(_TarFamily):
     id = "bzip2"
     mime = "application/x-bzip2"
     codec = "bzip2"
-    magic = b"BZh"
+    magic = MAGIC["bzip2"]
 
 
 class XzFormat(_TarFamily):
     id = "xz"
     mime = "application/x-xz"
     codec = "xz"
-    magic = b"\xfd7zXZ\x00"
+    magic = MAGIC["xz"]

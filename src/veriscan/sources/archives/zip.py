@@ -13,7 +13,7 @@ import io
 import struct
 import zipfile
 from collections.abc import Iterator
-from typing import BinaryIO, Final
+from typing import BinaryIO
 
 from veriscan.domain import Problem, ProblemCode
 from veriscan.sources.archives.base import (
@@ -26,10 +26,8 @@ from veriscan.sources.archives.base import (
     special_kind,
 )
 from veriscan.sources.member_names import ANALYZER
-from veriscan.sources.zip_local import Shifts, locate
+from veriscan.sources.zip_local import LOCAL_HEADER_SIZE, Shifts, locate
 from veriscan.sources.zip_members import open_member, open_zip, unsupported
-
-_ZIP_LOCAL_HEADER: Final = 30
 
 
 class ZipFormat(ArchiveFormat):
@@ -62,7 +60,7 @@ def read_zip(stream: BinaryIO, budget: ExpansionBudget, damage: list[Problem]) -
             name = info.orig_filename
             if name.endswith(("/", "\\")) and info.file_size == 0:
                 continue
-            if info.header_offset + _ZIP_LOCAL_HEADER + info.compress_size > end:
+            if info.header_offset + LOCAL_HEADER_SIZE + info.compress_size > end:
                 lost += 1
                 problem = Problem(
                     ANALYZER,

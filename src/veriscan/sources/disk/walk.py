@@ -116,9 +116,11 @@ class FsWalker:
         try:
             directory = self._fs.open_dir(inode=inode)
             entries = [e for e in directory if e.info.name.name not in (b".", b"..")]
-        except TSK_ERRORS as exc:
+        except TSK_ERRORS:
             yield self._problem_item(
-                rel or ".", f"cannot list folder: {exc}", ProblemCode.UNREADABLE
+                rel or ".",
+                "cannot list folder: its directory data cannot be read",
+                ProblemCode.UNREADABLE,
             )
             return
         entries.sort(key=lambda e: (e.info.name.name, int(e.info.name.flags)))
